@@ -1,0 +1,220 @@
+//! Interrupt entry: per-CPU GDT and TSS, one IDT, and assembly stubs for all 256
+//! vectors that save the registers and call [`interrupt_dispatch`].
+//!
+//! Two rules of the host target shape this file:
+//! - Its code uses the 128-byte *red zone* below RSP, which an interrupt on the same
+//!   stack would overwrite. So every gate switches to an IST stack: the CPU then never
+//!   pushes onto the interrupted stack. (SDM Vol. 3A §6.14.5 "Interrupt Stack Table".)
+//! - Its code uses SSE registers, so the stub saves them (`fxsave64`) around Rust code.
+//! `extern "x86-interrupt"` would do part of this but is nightly-only.
+
+use core::arch::global_asm;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use spin::Once;
+use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
+use x86_64::instructions::tables::{lidt, load_tss};
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
+use x86_64::structures::tss::TaskStateSegment;
+use x86_64::structures::DescriptorTablePointer;
+use x86_64::VirtAddr;
+
+use crate::acpi::MAX_CPUS;
+
+/// The registers the entry stub saved, lowest address first.
+#[repr(C)]
+#[derive(Debug)]
+pub struct TrapFrame {
+    pub r15: u64, pub r14: u64, pub r13: u64, pub r12: u64, pub r11: u64, pub r10: u64,
+    pub r9: u64, pub r8: u64, pub rbp: u64, pub rdi: u64, pub rsi: u64, pub rdx: u64,
+    pub rcx: u64, pub rbx: u64, pub rax: u64,
+    pub vector: u64,
+    /// The CPU's error code, or 0 for vectors without one.
+    pub error_code: u64,
+    // Pushed by the CPU:
+    pub rip: u64, pub cs: u64, pub rflags: u64, pub rsp: u64, pub ss: u64,
+}
+
+/// A handler for an external interrupt or IPI (vectors 32..=255). It sends the EOI.
+pub type Handler = fn(&mut TrapFrame);
+
+static HANDLERS: [AtomicUsize; 256] = [const { AtomicUsize::new(0) }; 256];
+
+/// Installs `handler` for `vector` (32..=255); vectors below 32 are CPU exceptions.
+pub fn register(vector: u8, handler: Handler) {
+    assert!(vector >= 32, "vectors 0..32 are CPU exceptions");
+    HANDLERS[vector as usize].store(handler as usize, Ordering::Release);
+}
+
+const EXCEPTION_NAMES: [&str; 32] = [
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+    "#BR bound range", "#UD invalid opcode", "#NM device not available", "#DF double fault",
+    "coprocessor segment overrun", "#TS invalid TSS", "#NP segment not present",
+    "#SS stack fault", "#GP general protection", "#PF page fault", "reserved 15",
+    "#MF x87 error", "#AC alignment check", "#MC machine check", "#XM SIMD error",
+    "#VE virtualization", "#CP control protection", "reserved 22", "reserved 23",
+    "reserved 24", "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
+    "#VC VMM communication", "#SX security", "reserved 31",
+];
+
+#[no_mangle]
+extern "C" fn interrupt_dispatch(frame: &mut TrapFrame) {
+    let vector = frame.vector as usize;
+    if vector < 32 {
+        let cr2 = x86_64::registers::control::Cr2::read_raw();
+        panic!(
+            "CPU exception {} (vector {vector}) at rip={:#x}, error code={:#x}, cr2={cr2:#x}, rsp={:#x}",
+            EXCEPTION_NAMES[vector], frame.rip, frame.error_code, frame.rsp
+        );
+    }
+    match HANDLERS[vector].load(Ordering::Acquire) {
+        0 => crate::println!("interrupts: unexpected vector {vector} ignored"),
+        f => {
+            // SAFETY: only `register` stores here, always a `Handler`.
+            let handler: Handler = unsafe { core::mem::transmute::<usize, Handler>(f) };
+            handler(frame)
+        }
+    }
+}
+
+// 256 stubs, 16 bytes apart. Vectors where the CPU pushes an error code (8, 10-14, 17,
+// 21, 29, 30) skip the dummy push so every frame has the same layout.
+global_asm!(
+    r#"
+    .section .text
+    .balign 16
+    .global baremetal_isr_stubs
+baremetal_isr_stubs:
+    .set vec, 0
+    .rept 256
+    .balign 16
+    .if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+    .else
+    pushq $0
+    .endif
+    pushq $vec
+    jmp isr_common
+    .set vec, vec + 1
+    .endr
+
+isr_common:
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rdi             # &mut TrapFrame (176 bytes: RSP stays 16-byte aligned)
+    subq $512, %rsp
+    fxsave64 (%rsp)
+    cld
+    call interrupt_dispatch
+    fxrstor64 (%rsp)
+    addq $512, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    addq $16, %rsp              # vector and error code
+    iretq
+"#,
+    options(att_syntax)
+);
+
+extern "C" {
+    static baremetal_isr_stubs: u8;
+}
+
+/// IST slot for every ordinary gate, and a separate one for the double fault, NMI
+/// and machine check, which can arrive while the first is in use.
+const IST_NORMAL: u16 = 0;
+const IST_CRITICAL: u16 = 1;
+const IST_STACK_SIZE: usize = 16 * 1024;
+
+#[repr(C, align(16))]
+struct IstStack([u8; IST_STACK_SIZE]);
+static mut IST_STACKS: [[IstStack; 2]; MAX_CPUS] =
+    [const { [const { IstStack([0; IST_STACK_SIZE]) }; 2] }; MAX_CPUS];
+
+static TSS: [Once<TaskStateSegment>; MAX_CPUS] = [const { Once::new() }; MAX_CPUS];
+static GDT: [Once<(GlobalDescriptorTable, [SegmentSelector; 3])>; MAX_CPUS] =
+    [const { Once::new() }; MAX_CPUS];
+
+/// A 64-bit interrupt gate in the IDT (SDM Vol. 3A §6.14.1, Figure 6-8).
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+struct IdtEntry(u128);
+
+impl IdtEntry {
+    fn interrupt_gate(handler: u64, selector: u16, ist: u16) -> Self {
+        let low = (handler & 0xFFFF)
+            | (selector as u64) << 16
+            | ((ist as u64 + 1) & 7) << 32 // IST field: 1-based
+            | 0x8E << 40                    // present, DPL 0, 64-bit interrupt gate
+            | ((handler >> 16) & 0xFFFF) << 48;
+        IdtEntry(low as u128 | ((handler >> 32) as u128) << 64)
+    }
+}
+
+static IDT: Once<[IdtEntry; 256]> = Once::new();
+
+/// Loads this CPU's GDT and TSS (with its IST stacks) and the shared IDT.
+/// Each CPU calls it once, with its own index, before it enables interrupts.
+pub fn init_cpu(cpu: usize) {
+    let tss = TSS[cpu].call_once(|| {
+        let mut tss = TaskStateSegment::new();
+        for slot in [IST_NORMAL, IST_CRITICAL] {
+            // SAFETY: each CPU takes only its own two stacks, once.
+            let stack = unsafe { &raw mut IST_STACKS[cpu][slot as usize] };
+            tss.interrupt_stack_table[slot as usize] =
+                VirtAddr::from_ptr(stack) + IST_STACK_SIZE as u64;
+        }
+        tss
+    });
+    let (gdt, [code, data, tss_sel]) = GDT[cpu].call_once(|| {
+        let mut gdt = GlobalDescriptorTable::new();
+        let code = gdt.append(Descriptor::kernel_code_segment());
+        let data = gdt.append(Descriptor::kernel_data_segment());
+        let tss_sel = gdt.append(Descriptor::tss_segment(tss));
+        (gdt, [code, data, tss_sel])
+    });
+    let idt = IDT.call_once(|| {
+        let stubs = &raw const baremetal_isr_stubs as u64; // defined in the global_asm! above
+        core::array::from_fn(|v| {
+            let ist = if matches!(v, 2 | 8 | 18) { IST_CRITICAL } else { IST_NORMAL };
+            IdtEntry::interrupt_gate(stubs + 16 * v as u64, code.0, ist)
+        })
+    });
+    gdt.load();
+    // SAFETY: the selectors come from the GDT just loaded; the IDT is 'static.
+    unsafe {
+        CS::set_reg(*code);
+        SS::set_reg(*data);
+        DS::set_reg(*data);
+        ES::set_reg(*data);
+        load_tss(*tss_sel);
+        lidt(&DescriptorTablePointer {
+            limit: (core::mem::size_of_val(idt) - 1) as u16,
+            base: VirtAddr::from_ptr(idt.as_ptr()),
+        });
+    }
+}

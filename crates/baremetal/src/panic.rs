@@ -1,0 +1,15 @@
+//! A kernel panic prints where and why on the serial console, then ends the run with
+//! exit code 101 (as a panicking Rust test does), so the grader reports it at once
+//! instead of waiting for its timeout.
+
+use core::panic::PanicInfo;
+
+/// The exit code of a kernel panic.
+pub const PANIC_EXIT_CODE: u32 = 101;
+
+#[panic_handler]
+fn panic(info: &PanicInfo) -> ! {
+    crate::serial::force_unlock();
+    crate::println!("\n[panic] cpu {}: {}", crate::smp::this_cpu_index(), info);
+    crate::exit(PANIC_EXIT_CODE)
+}

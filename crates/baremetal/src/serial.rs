@@ -1,0 +1,62 @@
+//! The serial console (COM1, 16550 UART): every kernel's only output, which both
+//! emulators write to a file that the machine runner follows live.
+
+use core::fmt::{self, Write};
+use spin::Mutex;
+use uart_16550::SerialPort;
+
+/// COM1's I/O port base: the port Bochs's `com1:` and QEMU's `-serial` attach to.
+const COM1: u16 = 0x3F8;
+
+static SERIAL: Mutex<Option<SerialPort>> = Mutex::new(None);
+
+/// Programs the UART (115200 8N1, FIFOs on). Called once, by the boot CPU.
+pub fn init() {
+    // SAFETY: COM1 is a standard PC port and nothing else in the kernel drives it.
+    let mut port = unsafe { SerialPort::new(COM1) };
+    port.init();
+    *SERIAL.lock() = Some(port);
+}
+
+#[doc(hidden)]
+pub fn _print(args: fmt::Arguments) {
+    // Interrupts stay as they are: kernels of the lab print from interrupt handlers only
+    // on fatal paths, and a CPU never takes this lock twice.
+    if let Some(port) = SERIAL.lock().as_mut() {
+        let _ = port.write_fmt(args);
+    }
+}
+
+/// Prints to the serial console.
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => ($crate::serial::_print(format_args!($($arg)*)));
+}
+
+/// Prints to the serial console, with a newline.
+#[macro_export]
+macro_rules! println {
+    () => ($crate::print!("\n"));
+    ($($arg:tt)*) => ($crate::serial::_print(format_args!("{}\n", format_args!($($arg)*))));
+}
+
+/// Waits until the UART has sent every byte (line status register bit 6, "transmitter
+/// empty"). An emulator that powers off right after the last write would otherwise lose
+/// the bytes still in the transmit register: Bochs does.
+pub fn flush() {
+    let _guard = SERIAL.lock();
+    // SAFETY: reading COM1's line status register has no side effect.
+    let mut lsr = x86_64::instructions::port::PortReadOnly::<u8>::new(COM1 + 5);
+    while unsafe { lsr.read() } & 0x40 == 0 {
+        core::hint::spin_loop();
+    }
+}
+
+/// Breaks a lock held by a CPU that will never release it (a panic inside `_print`):
+/// only the panic path calls this, just before it prints and powers off.
+pub(crate) fn force_unlock() {
+    if SERIAL.is_locked() {
+        // SAFETY: called on the way to power-off; a garbled line beats a silent hang.
+        unsafe { SERIAL.force_unlock() };
+    }
+}

@@ -1,0 +1,1 @@
+fn main() { kernel_build::link_kernel(0x200000); }

@@ -1,0 +1,27 @@
+//! Called from a kernel crate's `build.rs`: turns the crate's binaries (and only them)
+//! into static, non-PIE kernel images for the host target `x86_64-unknown-linux-gnu`.
+//!
+//! Why link arguments here and not in RUSTFLAGS: `cargo:rustc-link-arg-bins` applies to
+//! this package's binaries only, so build scripts, proc macros and `cargo test` of the
+//! host crates keep linking normally (global RUSTFLAGS with link arguments break them).
+
+/// Link the calling package's binaries at physical address `base` with the shared
+/// linker script of the `baremetal` crate (the kernel must depend on `baremetal`).
+pub fn link_kernel(base: u64) {
+    let script = std::env::var("DEP_BAREMETAL_LINKER_SCRIPT")
+        .expect("the kernel crate must depend on `baremetal` (it exports the linker script)");
+    for arg in [
+        "-nostartfiles".to_string(), // no crt1.o: the boot stub is the entry point
+        "-nostdlib".to_string(),     // no libc, no libgcc_s
+        "-static".to_string(),
+        "-no-pie".to_string(), // linked at a fixed physical address
+        format!("-Wl,-T,{script}"),
+        format!("-Wl,--defsym=KERNEL_BASE={base:#x}"),
+        "-Wl,--build-id=none".to_string(),
+        "-Wl,-z,norelro".to_string(),
+        "-Wl,--no-eh-frame-hdr".to_string(),
+    ] {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
+    println!("cargo:rerun-if-changed={script}");
+}
