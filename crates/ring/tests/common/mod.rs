@@ -1,0 +1,77 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use syscall_ring::sync::SlotCell;
+use syscall_ring::{Consumer, Descriptor, Producer, QueueIndices, RingError};
+
+/// A queue in ordinary memory (no region), for the queue-level tests.
+pub struct HeapQueue {
+    pub indices: QueueIndices,
+    pub slots: Vec<SlotCell<Descriptor>>,
+}
+
+impl HeapQueue {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            indices: QueueIndices::new(),
+            slots: (0..capacity)
+                .map(|_| SlotCell::new(Descriptor::default()))
+                .collect(),
+        }
+    }
+
+    /// Both ends; each test makes them once.
+    pub fn ends(&self) -> (Producer<'_>, Consumer<'_>) {
+        // SAFETY: one producer and one consumer per queue.
+        unsafe {
+            (
+                Producer::new(&self.indices, &self.slots).unwrap(),
+                Consumer::new(&self.indices, &self.slots).unwrap(),
+            )
+        }
+    }
+}
+
+/// A descriptor whose every field is derived from `seq`, so a torn or misplaced copy
+/// shows up as a checksum mismatch.
+pub fn message(seq: u64) -> Descriptor {
+    let mix = seq.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    Descriptor {
+        id: seq,
+        opcode: (seq as u32) ^ 0x5A5A,
+        status: (mix >> 40) as u32,
+        args: [mix, mix ^ 1, mix ^ 2, mix ^ 3, mix ^ 4, mix ^ 5],
+        ret: mix as i64,
+        payload_offset: (mix >> 8) as u32,
+        payload_len: checksum_fields(seq, mix),
+    }
+}
+
+fn checksum_fields(seq: u64, mix: u64) -> u32 {
+    (seq ^ mix.rotate_left(17)) as u32
+}
+
+/// Whether `d` is exactly `message(seq)`.
+pub fn is_message(d: &Descriptor, seq: u64) -> bool {
+    *d == message(seq)
+}
+
+/// Spins until `f` stops returning `Full`/`Empty` (yielding now and then: the test
+/// machine may have fewer cores than busy threads).
+pub fn retry<T>(mut f: impl FnMut() -> Result<T, RingError>) -> T {
+    let mut spins = 0u32;
+    loop {
+        match f() {
+            Ok(value) => return value,
+            Err(RingError::Full | RingError::Empty) => {
+                spins += 1;
+                if spins % 64 == 0 {
+                    std::thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+            Err(error) => panic!("ring error: {error}"),
+        }
+    }
+}
