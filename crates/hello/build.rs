@@ -1,1 +1,3 @@
-fn main() { kernel_build::link_kernel(0x200000); }
+fn main() {
+    kernel_build::link_kernel(0x200000);
+}

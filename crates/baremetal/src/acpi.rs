@@ -57,7 +57,8 @@ fn find_rsdp() -> Option<u64> {
         while a + 20 <= end {
             // SAFETY: inside the firmware's identity-mapped area.
             let bytes = unsafe { &*(a as *const [u8; 20]) };
-            if &bytes[..8] == b"RSD PTR " && bytes.iter().fold(0u8, |s, b| s.wrapping_add(*b)) == 0 {
+            if &bytes[..8] == b"RSD PTR " && bytes.iter().fold(0u8, |s, b| s.wrapping_add(*b)) == 0
+            {
                 return Some(a);
             }
             a += 16;

@@ -6,6 +6,7 @@
 //!   stack would overwrite. So every gate switches to an IST stack: the CPU then never
 //!   pushes onto the interrupted stack. (SDM Vol. 3A §6.14.5 "Interrupt Stack Table".)
 //! - Its code uses SSE registers, so the stub saves them (`fxsave64`) around Rust code.
+//!
 //! `extern "x86-interrupt"` would do part of this but is nightly-only.
 
 use core::arch::global_asm;
@@ -24,14 +25,30 @@ use crate::acpi::MAX_CPUS;
 #[repr(C)]
 #[derive(Debug)]
 pub struct TrapFrame {
-    pub r15: u64, pub r14: u64, pub r13: u64, pub r12: u64, pub r11: u64, pub r10: u64,
-    pub r9: u64, pub r8: u64, pub rbp: u64, pub rdi: u64, pub rsi: u64, pub rdx: u64,
-    pub rcx: u64, pub rbx: u64, pub rax: u64,
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
     pub vector: u64,
     /// The CPU's error code, or 0 for vectors without one.
     pub error_code: u64,
     // Pushed by the CPU:
-    pub rip: u64, pub cs: u64, pub rflags: u64, pub rsp: u64, pub ss: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
 }
 
 /// A handler for an external interrupt or IPI (vectors 32..=255). It sends the EOI.
@@ -46,14 +63,38 @@ pub fn register(vector: u8, handler: Handler) {
 }
 
 const EXCEPTION_NAMES: [&str; 32] = [
-    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-    "#BR bound range", "#UD invalid opcode", "#NM device not available", "#DF double fault",
-    "coprocessor segment overrun", "#TS invalid TSS", "#NP segment not present",
-    "#SS stack fault", "#GP general protection", "#PF page fault", "reserved 15",
-    "#MF x87 error", "#AC alignment check", "#MC machine check", "#XM SIMD error",
-    "#VE virtualization", "#CP control protection", "reserved 22", "reserved 23",
-    "reserved 24", "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
-    "#VC VMM communication", "#SX security", "reserved 31",
+    "#DE divide error",
+    "#DB debug",
+    "NMI",
+    "#BP breakpoint",
+    "#OF overflow",
+    "#BR bound range",
+    "#UD invalid opcode",
+    "#NM device not available",
+    "#DF double fault",
+    "coprocessor segment overrun",
+    "#TS invalid TSS",
+    "#NP segment not present",
+    "#SS stack fault",
+    "#GP general protection",
+    "#PF page fault",
+    "reserved 15",
+    "#MF x87 error",
+    "#AC alignment check",
+    "#MC machine check",
+    "#XM SIMD error",
+    "#VE virtualization",
+    "#CP control protection",
+    "reserved 22",
+    "reserved 23",
+    "reserved 24",
+    "reserved 25",
+    "reserved 26",
+    "reserved 27",
+    "#HV hypervisor injection",
+    "#VC VMM communication",
+    "#SX security",
+    "reserved 31",
 ];
 
 #[no_mangle]
@@ -200,7 +241,11 @@ pub fn init_cpu(cpu: usize) {
     let idt = IDT.call_once(|| {
         let stubs = &raw const baremetal_isr_stubs as u64; // defined in the global_asm! above
         core::array::from_fn(|v| {
-            let ist = if matches!(v, 2 | 8 | 18) { IST_CRITICAL } else { IST_NORMAL };
+            let ist = if matches!(v, 2 | 8 | 18) {
+                IST_CRITICAL
+            } else {
+                IST_NORMAL
+            };
             IdtEntry::interrupt_gate(stubs + 16 * v as u64, code.0, ist)
         })
     });

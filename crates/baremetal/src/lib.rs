@@ -13,6 +13,8 @@
 //! fn main(boot: &'static baremetal::BootInfo) -> ! { baremetal::exit(0) }
 //! ```
 #![no_std]
+// `clippy --all-targets` also checks a host test build, where the panic path is std's.
+#![cfg_attr(test, allow(dead_code))]
 
 pub mod acpi;
 pub mod apic;
@@ -50,7 +52,9 @@ pub fn platform() -> Option<&'static acpi::Platform> {
 
 /// Returns the value of `key=value` on the command line, if present.
 pub fn cmdline_value<'a>(cmdline: &'a str, key: &str) -> Option<&'a str> {
-    cmdline.split_ascii_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+    cmdline
+        .split_ascii_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
 }
 
 /// Declares the kernel's main function, called by the boot CPU once the console,
@@ -88,20 +92,21 @@ extern "C" fn rust_start(magic: u32, info: u32) -> ! {
         (p.read(), p.add(2).read(), p.add(4).read())
     };
     // Copied out of low memory, which later code (the AP start-up page) may reuse.
-    static mut CMDLINE: [u8; 1024] = [0; 1024];
-    let cmdline = if flags & (1 << 2) != 0 && cmdline_addr != 0 {
-        // SAFETY: a NUL-terminated string the loader placed in low memory; CMDLINE is
-        // written once, here, before anything reads it.
-        unsafe {
-            let src = cmdline_addr as usize as *const u8;
-            let len = mem::strlen(src).min(1024);
-            let buf = &mut *(&raw mut CMDLINE);
-            buf[..len].copy_from_slice(core::slice::from_raw_parts(src, len));
-            core::str::from_utf8(&buf[..len]).unwrap_or("")
+    static CMDLINE: Once<([u8; 1024], usize)> = Once::new();
+    let (buf, len) = CMDLINE.call_once(|| {
+        let mut buf = [0u8; 1024];
+        let mut len = 0;
+        if flags & (1 << 2) != 0 && cmdline_addr != 0 {
+            // SAFETY: a NUL-terminated string the loader placed in low memory.
+            unsafe {
+                let src = cmdline_addr as usize as *const u8;
+                len = mem::strlen(src).min(buf.len());
+                buf[..len].copy_from_slice(core::slice::from_raw_parts(src, len));
+            }
         }
-    } else {
-        ""
-    };
+        (buf, len)
+    });
+    let cmdline = core::str::from_utf8(&buf[..*len]).unwrap_or("");
     let boot = BOOT_INFO.call_once(|| BootInfo {
         cmdline,
         mem_upper_kib: if flags & 1 != 0 { mem_upper } else { 0 },

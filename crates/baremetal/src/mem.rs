@@ -8,6 +8,10 @@
 
 use core::arch::asm;
 
+/// Copies `n` bytes from `src` to `dst`.
+///
+/// # Safety
+/// C's contract: both ranges valid for `n` bytes and not overlapping.
 #[no_mangle]
 pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     asm!("rep movsb", inout("rcx") n => _, inout("rdi") dst => _, inout("rsi") src => _,
@@ -15,6 +19,10 @@ pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut 
     dst
 }
 
+/// Copies `n` bytes from `src` to `dst`; the ranges may overlap.
+///
+/// # Safety
+/// C's contract: both ranges valid for `n` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     if (dst as usize) <= (src as usize) || (dst as usize) >= (src as usize) + n {
@@ -28,6 +36,10 @@ pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut
     dst
 }
 
+/// Fills `n` bytes at `dst` with the byte `value`.
+///
+/// # Safety
+/// C's contract: `dst` valid for `n` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn memset(dst: *mut u8, value: i32, n: usize) -> *mut u8 {
     asm!("rep stosb", inout("rcx") n => _, inout("rdi") dst => _, in("al") value as u8,
@@ -35,6 +47,10 @@ pub unsafe extern "C" fn memset(dst: *mut u8, value: i32, n: usize) -> *mut u8 {
     dst
 }
 
+/// Compares `n` bytes: negative, zero or positive like C's memcmp.
+///
+/// # Safety
+/// C's contract: both ranges valid for `n` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     let mut i = 0;
@@ -48,11 +64,19 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     0
 }
 
+/// Zero when the `n` bytes are equal.
+///
+/// # Safety
+/// C's contract: both ranges valid for `n` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     memcmp(a, b, n)
 }
 
+/// The length of a NUL-terminated string.
+///
+/// # Safety
+/// C's contract: `s` points to a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
     let mut n = 0;

@@ -2,13 +2,12 @@
 //! exit code 101 (as a panicking Rust test does), so the grader reports it at once
 //! instead of waiting for its timeout.
 
-use core::panic::PanicInfo;
-
 /// The exit code of a kernel panic.
 pub const PANIC_EXIT_CODE: u32 = 101;
 
+#[cfg(not(test))] // a host test build (clippy --all-targets) brings std's handler
 #[panic_handler]
-fn panic(info: &PanicInfo) -> ! {
+fn panic(info: &core::panic::PanicInfo) -> ! {
     crate::serial::force_unlock();
     crate::println!("\n[panic] cpu {}: {}", crate::smp::this_cpu_index(), info);
     crate::exit(PANIC_EXIT_CODE)

@@ -130,7 +130,11 @@ pub fn cpus_online() -> usize {
 pub fn this_cpu_index() -> usize {
     let apic_id = (core::arch::x86_64::__cpuid(1).ebx >> 24) as u8;
     crate::platform()
-        .and_then(|p| p.apic_ids[..p.cpu_count].iter().position(|&id| id == apic_id))
+        .and_then(|p| {
+            p.apic_ids[..p.cpu_count]
+                .iter()
+                .position(|&id| id == apic_id)
+        })
         .unwrap_or(0)
 }
 
@@ -186,7 +190,10 @@ pub fn start_aps(ap_main: fn(usize) -> !) -> Result<usize, SmpError> {
         // SAFETY: the AP has not started yet, so nothing else reads the block.
         unsafe {
             params.write_volatile(ApParams {
-                cr3: x86_64::registers::control::Cr3::read_raw().0.start_address().as_u64(),
+                cr3: x86_64::registers::control::Cr3::read_raw()
+                    .0
+                    .start_address()
+                    .as_u64(),
                 stack_top: (&raw mut AP_STACKS[cpu]) as u64 + STACK_SIZE as u64,
                 entry: ap_rust_entry as *const () as u64,
                 cpu: cpu as u64,
