@@ -7,6 +7,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 T0=$(date +%s)
+# One set-up at a time per cache (a second one waits), so neither deletes the other's work.
+exec 9>"$CACHE/setup.lock"
+flock 9
 
 # ---------------------------------------------------------------- 1. packages
 stage "Debian packages"
@@ -34,11 +37,13 @@ done_stage
 # ---------------------------------------------------------------- 2. Bochs source
 BOCHS_VER=3.0
 BOCHS_ORIG="bochs_${BOCHS_VER}+dfsg.orig.tar.xz"
+# ANCHOR: bochs_flags
 # Flags (see ../shared/DESIGN.md §7). No --enable-amx: Linux's AMX set-up needs XFD,
 # which Bochs lacks, and faults ("Attempted to kill the idle task").
 BOCHS_FLAGS="--with-nogui --enable-x86-64 --enable-smp --enable-vmx=2 --enable-uintr \
 --enable-cpu-level=6 --enable-all-optimizations --enable-avx --enable-evex --enable-cet \
 --enable-pci --disable-plugins --disable-debugger --disable-docbook"
+# ANCHOR_END: bochs_flags
 BOCHS_KEY="bochs-${BOCHS_VER}-$(printf '%s' "$BOCHS_FLAGS" | sha256sum | cut -c1-10)"
 BOCHS_DIR="$CACHE/$BOCHS_KEY"
 

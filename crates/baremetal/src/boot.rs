@@ -55,6 +55,7 @@ multiboot_header:
     .long __bss_end             # bss_end_addr (the loader zeroes .bss)
     .long _start32              # entry_addr
 
+    # ANCHOR: anchor_stub
     .section .text.boot, "ax"
     .code32
     .global _start32
@@ -136,6 +137,7 @@ start64:
     call rust_start
 4:  hlt
     jmp 4b
+    # ANCHOR_END: anchor_stub
 
     .section .rodata
     .balign 16

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use crate::{paths, MachineError, Spec};
 
+// ANCHOR: config
 /// The CPU model: has VMX (with EPT, unrestricted guest, VPID, posted interrupts) and
 /// UINTR. LA57 is excluded: with it Bochs panics "SMM restore: CR4 consistency check
 /// failed" when Linux boots.
@@ -24,6 +25,7 @@ pub const IPS: u64 = 200_000_000;
 /// strings on (bit 0), BTS and PEBS unavailable (bits 11, 12).
 /// Format: index, type, reset value hi/lo, reserved mask hi/lo, ignored mask hi/lo.
 const MSRS: &str = "0x1a0 0 00000000 00001801 00000000 00000000 00000000 00000000\n";
+// ANCHOR_END: config
 
 /// Writes the configuration for `spec` booting `iso`, and returns the command.
 pub fn command(spec: &Spec, iso: &Path, run_dir: &Path) -> Result<Command, MachineError> {

@@ -158,6 +158,7 @@ pub enum Flow {
     Stop,
 }
 
+// ANCHOR: ended
 /// Why a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ended {
@@ -177,6 +178,7 @@ pub enum Ended {
         diagnosis: Option<String>,
     },
 }
+// ANCHOR_END: ended
 
 impl fmt::Display for Ended {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
