@@ -1,0 +1,133 @@
+//! Rust mirror of `driver/include/crtos.h`: the ioctl interface and the image header.
+//! Sizes are checked at compile time; a field added on one side only breaks the build.
+
+/// Header magic of a hypervisor image.
+pub const HV_MAGIC: [u8; 8] = *b"CRTOS-HV";
+/// Header magic of an RTOS image.
+pub const RTOS_MAGIC: [u8; 8] = *b"CRTOS-RT";
+pub const IMAGE_VERSION: u32 = 1;
+pub const HEADER_SIZE: usize = 64;
+pub const CHECKSUM_OFFSET: usize = 40;
+pub const ABI_VERSION: u32 = 1;
+
+pub const HV_SIZE: u64 = 16 << 20;
+pub const RTOS_SIZE: u64 = 32 << 20;
+
+/// `struct crtos_image_header`: the first 64 bytes of every image.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImageHeader {
+    pub magic: [u8; 8],
+    pub version: u32,
+    pub header_size: u32,
+    pub image_size: u64,
+    pub entry_offset: u64,
+    pub percpu_size: u64,
+    pub checksum: u32,
+    pub flags: u32,
+    pub reserved: [u64; 2],
+}
+const _: () = assert!(core::mem::size_of::<ImageHeader>() == HEADER_SIZE);
+
+impl ImageHeader {
+    pub fn to_bytes(self) -> [u8; HEADER_SIZE] {
+        let mut b = [0u8; HEADER_SIZE];
+        b[0..8].copy_from_slice(&self.magic);
+        b[8..12].copy_from_slice(&self.version.to_le_bytes());
+        b[12..16].copy_from_slice(&self.header_size.to_le_bytes());
+        b[16..24].copy_from_slice(&self.image_size.to_le_bytes());
+        b[24..32].copy_from_slice(&self.entry_offset.to_le_bytes());
+        b[32..40].copy_from_slice(&self.percpu_size.to_le_bytes());
+        b[40..44].copy_from_slice(&self.checksum.to_le_bytes());
+        b[44..48].copy_from_slice(&self.flags.to_le_bytes());
+        b[48..56].copy_from_slice(&self.reserved[0].to_le_bytes());
+        b[56..64].copy_from_slice(&self.reserved[1].to_le_bytes());
+        b
+    }
+}
+
+/// `enum crtos_reject_reason`: why the driver refused an image (next to EINVAL).
+pub fn reject_reason_text(reason: u32) -> &'static str {
+    match reason {
+        1 => "the file is shorter than the 64-byte image header",
+        2 => "its magic is wrong: it is not an image of this kind (hypervisor images start with CRTOS-HV, RTOS images with CRTOS-RT)",
+        3 => "its header version is not the one this driver understands",
+        4 => "its header_size field is not 64",
+        5 => "its image_size field does not match the file's size (truncated or padded file?)",
+        6 => "the image and its per-CPU data do not fit in the reserved range",
+        7 => "its entry_offset does not point inside the image body",
+        8 => "its percpu_size is not a multiple of 4096",
+        9 => "its checksum does not match its contents (corrupted or edited after linking?)",
+        10 => "its flags or reserved header fields are not zero",
+        _ => "the driver gave no reason",
+    }
+}
+
+/// Short names for the reasons, printed in brackets so scripts can match them.
+pub fn reject_reason_name(reason: u32) -> &'static str {
+    match reason {
+        1 => "too-small",
+        2 => "magic",
+        3 => "version",
+        4 => "header-size",
+        5 => "image-size",
+        6 => "too-big",
+        7 => "entry",
+        8 => "percpu",
+        9 => "checksum",
+        10 => "flags",
+        _ => "none",
+    }
+}
+
+/// `struct crtos_image_arg`.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct ImageArg {
+    pub addr: u64,
+    pub size: u64,
+    pub reject_reason: u32,
+    pub pad: u32,
+}
+const _: () = assert!(core::mem::size_of::<ImageArg>() == 24);
+
+/// `struct crtos_status`.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct Status {
+    pub abi_version: u32,
+    pub state: u32,
+    pub reserved_base: u64,
+    pub reserved_size: u64,
+    pub hv_base: u64,
+    pub hv_size: u64,
+    pub rtos_base: u64,
+    pub rtos_size: u64,
+    pub shared_base: u64,
+    pub shared_size: u64,
+    pub online_cpus: u32,
+    pub rtos_cpu: u32,
+    pub vmx_cpus: u64,
+    pub uintr_cpus: u64,
+}
+const _: () = assert!(core::mem::size_of::<Status>() == 96);
+
+/// `struct crtos_query`.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct Query {
+    pub hv_version: u64,
+    pub hv_features: u64,
+}
+
+// Linux's _IOC encoding on x86: dir(2 bits) << 30 | size(14) << 16 | type(8) << 8 | nr(8).
+const fn ioc(dir: u64, nr: u64, size: usize) -> u64 {
+    (dir << 30) | ((size as u64) << 16) | (0xC7 << 8) | nr
+}
+const WRITE: u64 = 1;
+const READ: u64 = 2;
+pub const IOCTL_ENABLE: u64 = ioc(READ | WRITE, 1, core::mem::size_of::<ImageArg>());
+pub const IOCTL_DISABLE: u64 = ioc(0, 2, 0);
+pub const IOCTL_START_RTOS: u64 = ioc(READ | WRITE, 3, core::mem::size_of::<ImageArg>());
+pub const IOCTL_QUERY: u64 = ioc(READ, 4, core::mem::size_of::<Query>());
+pub const IOCTL_STATUS: u64 = ioc(READ, 5, core::mem::size_of::<Status>());

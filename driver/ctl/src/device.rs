@@ -1,0 +1,125 @@
+//! /dev/crtos: the ioctls and the shared-region mapping, each returning the raw
+//! `io::Error` (errno) so that `explain` can turn it into a sentence.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+
+use crate::abi::{self, ImageArg, Query, Status};
+
+pub const DEVICE: &str = "/dev/crtos";
+
+pub struct Device {
+    file: File,
+}
+
+/// An ioctl failure with the image reject reason, when the driver gave one.
+pub struct IoctlError {
+    pub error: io::Error,
+    pub reject_reason: u32,
+}
+
+impl From<io::Error> for IoctlError {
+    fn from(error: io::Error) -> Self {
+        IoctlError {
+            error,
+            reject_reason: 0,
+        }
+    }
+}
+
+impl Device {
+    pub fn open() -> io::Result<Device> {
+        let file = OpenOptions::new().read(true).write(true).open(DEVICE)?;
+        Ok(Device { file })
+    }
+
+    fn ioctl(&self, request: u64, arg: *mut libc::c_void) -> io::Result<()> {
+        // SAFETY: `request` encodes the size of the struct `arg` points to (abi.rs).
+        let rc = unsafe { libc::ioctl(self.file.as_raw_fd(), request as libc::c_ulong, arg) };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn image_ioctl(&self, request: u64, image: &[u8]) -> Result<(), IoctlError> {
+        let mut arg = ImageArg {
+            addr: image.as_ptr() as u64,
+            size: image.len() as u64,
+            ..Default::default()
+        };
+        self.ioctl(request, (&mut arg as *mut ImageArg).cast())
+            .map_err(|error| IoctlError {
+                error,
+                reject_reason: arg.reject_reason,
+            })
+    }
+
+    pub fn enable(&self, image: &[u8]) -> Result<(), IoctlError> {
+        self.image_ioctl(abi::IOCTL_ENABLE, image)
+    }
+
+    pub fn start_rtos(&self, image: &[u8]) -> Result<(), IoctlError> {
+        self.image_ioctl(abi::IOCTL_START_RTOS, image)
+    }
+
+    pub fn disable(&self) -> io::Result<()> {
+        self.ioctl(abi::IOCTL_DISABLE, std::ptr::null_mut())
+    }
+
+    pub fn status(&self) -> io::Result<Status> {
+        let mut status = Status::default();
+        self.ioctl(abi::IOCTL_STATUS, (&mut status as *mut Status).cast())?;
+        Ok(status)
+    }
+
+    pub fn query(&self) -> io::Result<Query> {
+        let mut query = Query::default();
+        self.ioctl(abi::IOCTL_QUERY, (&mut query as *mut Query).cast())?;
+        Ok(query)
+    }
+
+    /// Maps `len` bytes of the shared region from `offset`.
+    pub fn map_shared(&self, offset: u64, len: usize) -> io::Result<SharedMapping> {
+        // SAFETY: a fresh shared mapping of our device; the kernel checks the range.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                self.file.as_raw_fd(),
+                offset as libc::off_t,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(SharedMapping {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+}
+
+/// A mapping of (part of) the shared region; unmapped on drop.
+pub struct SharedMapping {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl SharedMapping {
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: `ptr` maps `len` bytes for as long as `self` lives.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl Drop for SharedMapping {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly what map_shared mapped.
+        unsafe { libc::munmap(self.ptr.cast(), self.len) };
+    }
+}

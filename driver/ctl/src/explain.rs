@@ -1,0 +1,86 @@
+//! Errno → a sentence a student can act on. The errno's name stays in brackets at the
+//! end, so scripts (the in-guest tests) can match it.
+
+use std::io;
+
+use crate::abi;
+
+/// What the tool was doing; the same errno means different things per operation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Enable,
+    Disable,
+    StartRtos,
+    Query,
+    Status,
+    MapShared,
+}
+
+pub fn errno_name(errno: i32) -> &'static str {
+    match errno {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::EINTR => "EINTR",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::ENODEV => "ENODEV",
+        libc::EINVAL => "EINVAL",
+        libc::ENOTTY => "ENOTTY",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::ENXIO => "ENXIO",
+        _ => "errno",
+    }
+}
+
+pub fn explain(op: Op, error: &io::Error, reject_reason: u32) -> String {
+    let Some(errno) = error.raw_os_error() else {
+        return error.to_string();
+    };
+    let sentence = match (op, errno) {
+        (Op::Enable | Op::StartRtos, libc::EINVAL) => format!(
+            "the driver refused the image: {}. Nothing was loaded and nothing changed [reason: {}]",
+            abi::reject_reason_text(reject_reason),
+            abi::reject_reason_name(reject_reason)
+        ),
+        (Op::Enable, libc::EBUSY) => {
+            "a hypervisor is already enabled; run `crtosctl disable` first".into()
+        }
+        (Op::Enable, libc::EOPNOTSUPP) => {
+            "the image is valid and was copied into the hypervisor's \
+             range, but no hypervisor was entered: this driver has no entry path yet (a later \
+             lab adds it). Linux keeps running on bare metal, exactly as before"
+                .into()
+        }
+        (Op::Disable, libc::ENODEV) => {
+            "no hypervisor is enabled, so there is nothing to disable".into()
+        }
+        (Op::StartRtos, libc::ENODEV) => {
+            "no hypervisor is enabled: run `crtosctl enable HV_IMAGE` before starting the RTOS"
+                .into()
+        }
+        (Op::StartRtos, libc::EBUSY) => {
+            "the RTOS is already running, or Linux has only one CPU left and cannot give it away"
+                .into()
+        }
+        (Op::Query, libc::ENODEV) => {
+            "no hypervisor is running, so there is nobody to answer the query".into()
+        }
+        (Op::MapShared, libc::EINVAL) => {
+            "that offset or length lies outside the shared region".into()
+        }
+        (_, libc::EPERM) => "this needs root (CAP_SYS_ADMIN)".into(),
+        (_, libc::EFAULT) => "the driver could not read crtosctl's buffer (a crtosctl bug)".into(),
+        (_, libc::ENOMEM) => "the kernel ran out of memory for this request".into(),
+        (_, libc::ENOTTY) => "the driver does not know this request: crtosctl and crtos.ko \
+             come from different builds"
+            .into(),
+        (_, libc::EINTR) => "interrupted while waiting for the driver".into(),
+        (_, libc::ENOENT | libc::ENXIO | libc::ENODEV) if op == Op::Status => {
+            "the crtos driver is not loaded (no /dev/crtos): load it with `insmod crtos.ko`".into()
+        }
+        _ => error.to_string(),
+    };
+    format!("{sentence} ({})", errno_name(errno))
+}

@@ -1,0 +1,243 @@
+//! crtosctl: the student's handle on the crtos kernel module (/dev/crtos).
+//!
+//! Every failure is printed as one sentence that says what happened and what to do,
+//! ending with the errno's name in brackets; the exit status is 0 on success and 1 on
+//! any failure.
+
+mod abi;
+mod device;
+mod explain;
+mod image;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use device::Device;
+use explain::{explain, Op};
+use image::{Corruption, Kind};
+
+#[derive(Parser)]
+#[command(
+    name = "crtosctl",
+    version,
+    about = "Control the crtos hypervisor and RTOS driver"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load a hypervisor image and enter it on every online CPU.
+    Enable { image: PathBuf },
+    /// Leave the hypervisor: Linux returns to bare metal.
+    Disable,
+    /// The driver's state, the reserved ranges and each CPU's VMX/UINTR support.
+    Status,
+    /// Give the last CPU and an RTOS image to the hypervisor.
+    StartRtos { image: PathBuf },
+    /// Ask the running hypervisor for its version and features.
+    Query,
+    /// Write an image with a valid header, or one broken in one chosen way.
+    MakeTestImage {
+        #[arg(long, value_enum, default_value = "hv")]
+        kind: Kind,
+        #[arg(long, value_enum, default_value = "none")]
+        corrupt: Corruption,
+        /// Bytes after the header.
+        #[arg(long, default_value_t = 4096)]
+        body: usize,
+        out: PathBuf,
+    },
+    /// Map the shared region twice, write through one mapping and read through the
+    /// other, and check that a mapping past its end is refused.
+    CheckShared,
+    /// VMX and UINTR support of the CPU this runs on (CPUID; no driver needed).
+    CpuFeatures,
+}
+
+fn open_device() -> Result<Device, String> {
+    Device::open().map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOENT) | Some(libc::ENXIO) | Some(libc::ENODEV) => format!(
+            "the crtos driver is not loaded ({} is missing): load it with `insmod crtos.ko` ({})",
+            device::DEVICE,
+            explain::errno_name(e.raw_os_error().unwrap_or(0))
+        ),
+        _ => format!("cannot open {}: {e}", device::DEVICE),
+    })
+}
+
+fn read_image(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read the image {}: {e}", path.display()))
+}
+
+fn cpu_list(mask: u64, cpus: u32) -> String {
+    let list: Vec<String> = (0..cpus.min(64))
+        .filter(|cpu| mask & (1 << cpu) != 0)
+        .map(|cpu| cpu.to_string())
+        .collect();
+    if list.is_empty() {
+        "none".into()
+    } else {
+        list.join(",")
+    }
+}
+
+fn print_status(s: &abi::Status) {
+    let state = match s.state {
+        0 => "disabled (Linux on bare metal)".to_string(),
+        1 => "enabled (hypervisor running)".to_string(),
+        2 => format!("enabled, RTOS running on CPU {}", s.rtos_cpu),
+        other => format!("unknown ({other})"),
+    };
+    println!("state: {state}");
+    println!(
+        "reservation: {:#x}-{:#x} ({} MiB)",
+        s.reserved_base,
+        s.reserved_base + s.reserved_size - 1,
+        s.reserved_size >> 20
+    );
+    for (name, base, size) in [
+        ("hypervisor", s.hv_base, s.hv_size),
+        ("rtos", s.rtos_base, s.rtos_size),
+        ("shared", s.shared_base, s.shared_size),
+    ] {
+        println!("  {name:<10} {base:#x} +{} MiB", size >> 20);
+    }
+    println!("online cpus: {}", s.online_cpus);
+    // CPUs are numbered 0..; with the RTOS running one of them is offline, so scan 64.
+    println!("vmx cpus: {}", cpu_list(s.vmx_cpus, 64));
+    println!("uintr cpus: {}", cpu_list(s.uintr_cpus, 64));
+}
+
+fn check_shared(dev: &Device) -> Result<(), String> {
+    let status = dev.status().map_err(|e| explain(Op::Status, &e, 0))?;
+    let len = status.shared_size as usize;
+    let mut writer = dev
+        .map_shared(0, len)
+        .map_err(|e| explain(Op::MapShared, &e, 0))?;
+    let mut reader = dev
+        .map_shared(0, len)
+        .map_err(|e| explain(Op::MapShared, &e, 0))?;
+    // A pattern that differs per page and from run to run (the pid), so a stale page
+    // or a mapping of the wrong frames cannot pass.
+    let seed = std::process::id() as u8;
+    for (i, byte) in writer.as_mut_slice().iter_mut().enumerate().step_by(509) {
+        *byte = seed ^ (i / 4096) as u8 ^ i as u8;
+    }
+    for (i, byte) in reader.as_mut_slice().iter().enumerate().step_by(509) {
+        let want = seed ^ (i / 4096) as u8 ^ i as u8;
+        if *byte != want {
+            return Err(format!(
+                "shared region byte {i:#x} reads {byte:#x} through the second mapping, expected {want:#x}"
+            ));
+        }
+    }
+    drop(writer);
+    drop(reader);
+    match dev.map_shared(status.shared_size - 4096, 8192) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+        Err(e) => {
+            return Err(format!(
+                "mapping past the end failed with {e}, expected EINVAL"
+            ))
+        }
+        Ok(_) => return Err("a mapping past the end of the shared region was allowed".into()),
+    }
+    println!(
+        "shared region: {} MiB at {:#x}, mapped twice, coherent; mapping past its end refused (EINVAL)",
+        len >> 20,
+        status.shared_base
+    );
+    Ok(())
+}
+
+// `__cpuid_count` became safe in newer Rust; the workspace's MSRV still needs `unsafe`.
+#[allow(unused_unsafe)]
+fn cpu_features() {
+    use std::arch::x86_64::__cpuid_count;
+    // SAFETY: CPUID exists on every x86-64 CPU.
+    let (leaf1, max) = unsafe { (__cpuid_count(1, 0), __cpuid_count(0, 0).eax) };
+    let leaf7 = if max >= 7 {
+        // SAFETY: as above; leaf 7 exists when the maximum leaf is at least 7.
+        unsafe { __cpuid_count(7, 0) }.edx
+    } else {
+        0
+    };
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    println!("vmx: {}", yes_no(leaf1.ecx & (1 << 5) != 0));
+    println!("uintr: {}", yes_no(leaf7 & (1 << 5) != 0));
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Enable { image } => {
+            let image = read_image(&image)?;
+            open_device()?
+                .enable(&image)
+                .map_err(|e| explain(Op::Enable, &e.error, e.reject_reason))?;
+            println!("hypervisor enabled on every online CPU");
+        }
+        Command::Disable => {
+            open_device()?
+                .disable()
+                .map_err(|e| explain(Op::Disable, &e, 0))?;
+            println!("hypervisor disabled: Linux runs on bare metal");
+        }
+        Command::Status => {
+            let status = open_device()?
+                .status()
+                .map_err(|e| explain(Op::Status, &e, 0))?;
+            if status.abi_version != abi::ABI_VERSION {
+                return Err(format!(
+                    "crtos.ko speaks ABI {}, this crtosctl speaks {}: rebuild both together",
+                    status.abi_version,
+                    abi::ABI_VERSION
+                ));
+            }
+            print_status(&status);
+        }
+        Command::StartRtos { image } => {
+            let image = read_image(&image)?;
+            open_device()?
+                .start_rtos(&image)
+                .map_err(|e| explain(Op::StartRtos, &e.error, e.reject_reason))?;
+            println!("RTOS started");
+        }
+        Command::Query => {
+            let q = open_device()?
+                .query()
+                .map_err(|e| explain(Op::Query, &e, 0))?;
+            println!(
+                "hypervisor version {:#x}, features {:#x}",
+                q.hv_version, q.hv_features
+            );
+        }
+        Command::MakeTestImage {
+            kind,
+            corrupt,
+            body,
+            out,
+        } => {
+            let image = image::make_test_image(kind, corrupt, body);
+            std::fs::write(&out, image)
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        }
+        Command::CheckShared => check_shared(&open_device()?)?,
+        Command::CpuFeatures => cpu_features(),
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("crtosctl: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/*
+ * crtos.h - the interface between the crtos kernel module and the rest of the stack.
+ *
+ * Shared by three parties, so it holds plain fixed-size types only:
+ *   - the kernel module (driver/module/),
+ *   - user space (the Rust control tool `crtosctl` mirrors these definitions),
+ *   - the images the module loads (the Rust hypervisor and RTOS build their first
+ *     64 bytes as a `struct crtos_image_header`; they mirror it with #[repr(C)]).
+ * All multi-byte fields are little-endian (x86-64 only).
+ */
+#ifndef CRTOS_H
+#define CRTOS_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/ioctl.h>
+#else
+#include <stdint.h>
+#include <sys/ioctl.h>
+typedef uint8_t __u8;
+typedef uint32_t __u32;
+typedef uint64_t __u64;
+#endif
+
+/* ------------------------------------------------------------------ memory map
+ * The kernel command line reserves one physically contiguous range that Linux never
+ * uses:  memmap=52M$0x10000000  (DESIGN.md section 3). The module splits it in
+ * three. The module parameters reserved_base/reserved_size override base and size
+ * (for tests); the split keeps these sizes and the shared region at the end.
+ */
+#define CRTOS_RESERVED_BASE 0x10000000ULL       /* 256 MiB */
+#define CRTOS_HV_SIZE       (16ULL << 20)       /* hypervisor image + per-CPU data + heap + EPT */
+#define CRTOS_RTOS_SIZE     (32ULL << 20)       /* RTOS cell: image, heap, stacks, user spaces */
+#define CRTOS_SHARED_SIZE   (4ULL << 20)        /* ring, payload buffers, UPIDs */
+#define CRTOS_RESERVED_SIZE (CRTOS_HV_SIZE + CRTOS_RTOS_SIZE + CRTOS_SHARED_SIZE)
+
+/* ------------------------------------------------------------------ image header
+ * Every image the module loads (hypervisor or RTOS) starts with this header.
+ *
+ *   magic         "CRTOS-HV" for a hypervisor image, "CRTOS-RT" for an RTOS image
+ *                 (8 bytes, no terminating NUL). Catches "wrong file".
+ *   version       CRTOS_IMAGE_VERSION. Bumped whenever a field's meaning changes.
+ *   header_size   sizeof(struct crtos_image_header) = 64. The loader refuses other
+ *                 values, so a newer, longer header is never half-understood.
+ *   image_size    bytes of the whole image, header included. Must equal the size of
+ *                 the buffer handed to the module (a truncated file is refused) and
+ *                 must fit in the image's range.
+ *   entry_offset  where execution starts, counted from the first header byte;
+ *                 header_size <= entry_offset < image_size. Hypervisor: called on
+ *                 every online CPU as  int entry(unsigned int cpu, __u64 percpu_phys)
+ *                 (System V ABI, returns 0 or a negative errno). RTOS: the 64-bit
+ *                 entry the AP start trampoline jumps to.
+ *   percpu_size   bytes of per-CPU data (stack, VMXON region, VMCS) the image needs,
+ *                 a multiple of 4096, placed after the image in its range:
+ *                 image_size rounded up to 4 KiB + percpu_size * nr_cpu_ids must fit.
+ *   checksum      CRC-32 (IEEE 802.3, the one zlib and `crc32` compute) of the whole
+ *                 image_size bytes with these 4 checksum bytes read as zero.
+ *   flags         must be 0 (room for later use without a version bump).
+ *   reserved      must be 0.
+ */
+#define CRTOS_HV_MAGIC       "CRTOS-HV"
+#define CRTOS_RTOS_MAGIC     "CRTOS-RT"
+#define CRTOS_MAGIC_LEN      8
+#define CRTOS_IMAGE_VERSION  1
+
+struct crtos_image_header {
+	__u8  magic[CRTOS_MAGIC_LEN];   /*  0 */
+	__u32 version;                  /*  8 */
+	__u32 header_size;              /* 12 */
+	__u64 image_size;               /* 16 */
+	__u64 entry_offset;             /* 24 */
+	__u64 percpu_size;              /* 32 */
+	__u32 checksum;                 /* 40 */
+	__u32 flags;                    /* 44 */
+	__u64 reserved[2];              /* 48 */
+};                                      /* 64 bytes */
+
+#define CRTOS_CHECKSUM_OFFSET 40
+
+/* Why an image was refused: the module writes one of these into
+ * crtos_image_arg.reject_reason next to its -EINVAL, so the tool can name the check. */
+enum crtos_reject_reason {
+	CRTOS_REJECT_NONE = 0,
+	CRTOS_REJECT_TOO_SMALL,         /* buffer shorter than the header */
+	CRTOS_REJECT_MAGIC,
+	CRTOS_REJECT_VERSION,
+	CRTOS_REJECT_HEADER_SIZE,
+	CRTOS_REJECT_IMAGE_SIZE,        /* image_size != buffer size */
+	CRTOS_REJECT_TOO_BIG,           /* image + per-CPU data do not fit the range */
+	CRTOS_REJECT_ENTRY,             /* entry_offset outside the image body */
+	CRTOS_REJECT_PERCPU,            /* percpu_size not a multiple of 4096 */
+	CRTOS_REJECT_CHECKSUM,
+	CRTOS_REJECT_FLAGS,             /* flags or reserved not zero */
+};
+
+/* ------------------------------------------------------------------ ioctls
+ * Device node: /dev/crtos (misc device). Images come from a user buffer (see
+ * driver/module/main.c for why not request_firmware).
+ */
+struct crtos_image_arg {
+	__u64 addr;             /* in: user address of the image */
+	__u64 size;             /* in: its length in bytes */
+	__u32 reject_reason;    /* out: enum crtos_reject_reason when the ioctl fails with EINVAL */
+	__u32 pad;
+};
+
+enum crtos_state {
+	CRTOS_STATE_DISABLED = 0,       /* Linux on bare metal */
+	CRTOS_STATE_ENABLED = 1,        /* hypervisor running under every online CPU */
+	CRTOS_STATE_RTOS_RUNNING = 2,   /* and the RTOS owns rtos_cpu */
+};
+
+#define CRTOS_ABI_VERSION 1
+
+/* The driver's own view: always answers, with or without a hypervisor. */
+struct crtos_status {
+	__u32 abi_version;      /* CRTOS_ABI_VERSION */
+	__u32 state;            /* enum crtos_state */
+	__u64 reserved_base;    /* physical range claimed by the module */
+	__u64 reserved_size;
+	__u64 hv_base, hv_size;
+	__u64 rtos_base, rtos_size;
+	__u64 shared_base, shared_size;  /* what mmap of /dev/crtos maps, from offset 0 */
+	__u32 online_cpus;
+	__u32 rtos_cpu;         /* valid in CRTOS_STATE_RTOS_RUNNING */
+	__u64 vmx_cpus;         /* bit n: CPU n (n < 64) reports VMX in CPUID.1:ECX[5] */
+	__u64 uintr_cpus;       /* bit n: CPU n reports UINTR in CPUID.(7,0):EDX[5] */
+};
+
+/* The hypervisor's answer to the QUERY hypercall; -ENODEV when none is running. */
+struct crtos_query {
+	__u64 hv_version;
+	__u64 hv_features;
+};
+
+#define CRTOS_IOCTL_MAGIC 0xC7
+#define CRTOS_ENABLE     _IOWR(CRTOS_IOCTL_MAGIC, 1, struct crtos_image_arg)
+#define CRTOS_DISABLE    _IO(CRTOS_IOCTL_MAGIC, 2)
+#define CRTOS_START_RTOS _IOWR(CRTOS_IOCTL_MAGIC, 3, struct crtos_image_arg)
+#define CRTOS_QUERY      _IOR(CRTOS_IOCTL_MAGIC, 4, struct crtos_query)
+#define CRTOS_STATUS     _IOR(CRTOS_IOCTL_MAGIC, 5, struct crtos_status)
+
+/* Errors the ioctls return (the control tool turns each into a sentence):
+ *   EINVAL      image refused (reject_reason says which check), or bad argument
+ *   EFAULT      the user buffer cannot be read
+ *   EBUSY       ENABLE while enabled; START_RTOS while the RTOS runs
+ *   ENODEV      DISABLE / START_RTOS / QUERY while no hypervisor is enabled
+ *   EOPNOTSUPP  ENABLE: image valid and copied, but no hypervisor was entered: this
+ *               driver has no entry path yet (the hypervisor comes in a later issue);
+ *               nothing changed, the state stays DISABLED
+ *   ENOMEM      out of kernel memory (the missing memmap= reservation is reported
+ *               by the module's load itself failing with ENOMEM)
+ *   EINTR       interrupted while waiting for the driver's lock
+ */
+
+#endif /* CRTOS_H */
