@@ -10,8 +10,7 @@
 
 use core::arch::global_asm;
 
-/// Size of each CPU's boot stack (the BSP's here, the APs' in `smp`).
-pub const STACK_SIZE: usize = 64 * 1024;
+use crate::STACK_SIZE;
 
 /// Identity map of the first 4 GiB: 1 PML4, 1 PDPT and 4 page directories of 2 MiB pages.
 /// Also used by the APs, which load the same CR3.

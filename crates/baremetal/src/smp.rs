@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::acpi::MAX_CPUS;
 use crate::apic::{self, Ipi};
-use crate::boot::STACK_SIZE;
+use crate::STACK_SIZE;
 
 /// Physical address of the start-up page (below 1 MiB, 4 KiB-aligned).
 pub const TRAMPOLINE_PADDR: u64 = 0x6000;
