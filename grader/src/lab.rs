@@ -1,0 +1,181 @@
+//! What a lab declares: the image `make` built, how to boot it, and its checks.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use machine::Emulator;
+
+use crate::check::{Check, NONCE};
+
+/// The image a lab boots, as paths relative to the repository root. `make labN`
+/// builds it; the grader only boots it.
+#[derive(Clone, Debug)]
+pub enum LabImage {
+    /// A multiboot kernel (our bare-metal kernels).
+    Multiboot(&'static str),
+    /// A Linux bzImage and its initramfs (the Linux guest with the lab's module).
+    Linux {
+        kernel: &'static str,
+        initrd: &'static str,
+    },
+}
+
+/// What the emulated CPU must offer for the lab's checks to be passable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub vmx: bool,
+    pub uintr: bool,
+}
+
+impl Needs {
+    /// The machine to use when the student names none: Bochs for UINTR (no KVM offers
+    /// it), KVM where it really runs VMX guests else Bochs for VMX, fast QEMU otherwise.
+    pub fn default_machine(self) -> Emulator {
+        if self.uintr {
+            Emulator::Bochs
+        } else if self.vmx {
+            Emulator::auto()
+        } else {
+            Emulator::Qemu
+        }
+    }
+
+    /// Why `machine` cannot pass this lab, if it cannot.
+    pub fn lacking_on(self, machine: Emulator) -> Option<String> {
+        let missing: Vec<&str> = match machine {
+            Emulator::Bochs => vec![],
+            Emulator::Kvm => [(self.uintr, "UINTR")]
+                .iter()
+                .filter(|(n, _)| *n)
+                .map(|(_, w)| *w)
+                .collect(),
+            Emulator::Qemu => [(self.vmx, "VMX"), (self.uintr, "UINTR")]
+                .iter()
+                .filter(|(n, _)| *n)
+                .map(|(_, w)| *w)
+                .collect(),
+        };
+        (!missing.is_empty()).then(|| {
+            format!(
+                "this lab needs {}, which {machine} does not emulate: the checks that need it will fail (use --machine bochs)",
+                missing.join(" and ")
+            )
+        })
+    }
+}
+
+/// One lab: everything the grader needs to boot it and grade it.
+#[derive(Clone)]
+pub struct Lab {
+    /// What students type: `grader lab3`.
+    pub name: &'static str,
+    /// One line for `grader --list`.
+    pub title: &'static str,
+    pub image: LabImage,
+    /// The command that builds the image (said when it is missing).
+    pub build: &'static str,
+    /// The guest's command line; `{nonce}` becomes this run's nonce.
+    pub cmdline: &'static str,
+    pub cpus: u32,
+    pub memory_mib: u32,
+    /// Wall-clock limit on Bochs, the slowest machine; `--timeout-scale` multiplies it.
+    pub timeout: Duration,
+    pub needs: Needs,
+    /// In report order; a parent comes before its children.
+    pub checks: Vec<Check>,
+}
+
+impl Lab {
+    /// The rules every lab keeps; the registry's tests run this on each lab.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.cmdline.contains(NONCE) {
+            return Err(format!("{}: the command line has no {NONCE}", self.name));
+        }
+        for (i, c) in self.checks.iter().enumerate() {
+            if self.checks[..i].iter().any(|d| d.name == c.name) {
+                return Err(format!("{}: two checks are named `{}`", self.name, c.name));
+            }
+            // Anchored: the check or one of its ancestors matches only this run's nonce.
+            let mut at = c;
+            while !at.has_nonce() {
+                match at.parent {
+                    None => {
+                        return Err(format!(
+                            "{}: check `{}` can pass without this run's nonce: give one of its \
+                             patterns {NONCE}, or a parent that has it",
+                            self.name, c.name
+                        ))
+                    }
+                    Some(p) => {
+                        at = self.checks[..i]
+                            .iter()
+                            .find(|d| d.name == p)
+                            .ok_or_else(|| {
+                                format!(
+                                    "{}: check `{}`: parent `{p}` must be declared before it",
+                                    self.name, c.name
+                                )
+                            })?
+                    }
+                }
+            }
+        }
+        crate::check::Grading::new(&self.checks, "0").map(|_| ())
+    }
+
+    /// The image as the machine runner takes it, or what to run to build it.
+    pub fn machine_image(&self, root: &Path) -> Result<machine::Image, String> {
+        let need = |rel: &str| -> Result<PathBuf, String> {
+            let p = root.join(rel);
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(format!(
+                    "{rel} is missing: build it with `{}` first",
+                    self.build
+                ))
+            }
+        };
+        Ok(match self.image {
+            LabImage::Multiboot(k) => machine::Image::Multiboot(need(k)?),
+            LabImage::Linux { kernel, initrd } => machine::Image::Linux {
+                kernel: need(kernel)?,
+                initrd: Some(need(initrd)?),
+            },
+        })
+    }
+
+    pub fn max_score(&self) -> u32 {
+        self.checks.iter().map(|c| c.points).sum()
+    }
+}
+
+/// What `make labN` recorded in `build/grader/current-lab`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CurrentLab {
+    pub lab: String,
+    /// `student` or `solution`.
+    pub tree: String,
+}
+
+/// Where `make labN` records what it built, relative to the repository root.
+pub const CURRENT_LAB: &str = "build/grader/current-lab";
+
+impl CurrentLab {
+    /// Parses the file's `lab=labN` and `tree=student|solution` lines.
+    pub fn parse(text: &str) -> Option<CurrentLab> {
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix(k)?.strip_prefix('='))
+                .map(|v| v.trim().to_string())
+        };
+        Some(CurrentLab {
+            lab: field("lab").filter(|l| !l.is_empty())?,
+            tree: field("tree").unwrap_or_else(|| "student".into()),
+        })
+    }
+
+    pub fn read(root: &Path) -> Option<CurrentLab> {
+        CurrentLab::parse(&std::fs::read_to_string(root.join(CURRENT_LAB)).ok()?)
+    }
+}

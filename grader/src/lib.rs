@@ -1,0 +1,209 @@
+//! The labs' autograder. `make labN && grader` boots lab N's image once, decides the
+//! lab's checks while the serial console streams, and reports like MIT 6.1810's
+//! gradelib: one `== Test name == name: PASS (1.2s)` line per check, a hint and a saved
+//! transcript for each failure, `labN: a/b` last. It can also write Gradescope's
+//! `results.json`.
+//!
+//! Each lab is one file in `labs/` (see `labs/smoke.rs`); the engine that decides
+//! checks is in `check.rs`, and the run and its report in this file and `report.rs`.
+
+pub mod check;
+pub mod lab;
+pub mod labs;
+pub mod report;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use machine::{Emulator, Ended, Flow, Spec};
+
+use check::{Grading, NONCE};
+use lab::Lab;
+use report::Printer;
+
+/// How to run a lab (the command line's options).
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `None`: the lab's default ([`lab::Needs::default_machine`]).
+    pub machine: Option<Emulator>,
+    /// Multiplies the lab's base timeout (slow hosts).
+    pub timeout_scale: f64,
+    /// Copy the serial console to standard output as it streams.
+    pub verbose: bool,
+    /// Words added to the guest's command line (e.g. `hang` to test the timeout).
+    pub append: String,
+    /// Where the transcript and failing output go (default `build/grader/<lab>`).
+    pub out_dir: Option<PathBuf>,
+    /// Which tree `make` built (`student` or `solution`), for the report.
+    pub tree: Option<String>,
+    /// Also write Gradescope's `results.json` here.
+    pub json: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            machine: None,
+            timeout_scale: 1.0,
+            verbose: false,
+            append: String::new(),
+            out_dir: None,
+            tree: None,
+            json: None,
+        }
+    }
+}
+
+/// One graded check, as reported.
+#[derive(Clone, Debug)]
+pub struct CheckResult {
+    pub name: &'static str,
+    pub points: u32,
+    pub max_points: u32,
+    pub status: check::Status,
+    /// When it was decided, from the emulator's start.
+    pub at: Option<Duration>,
+    pub hint: &'static str,
+    /// The failing output saved for this check (failed checks only).
+    pub saved: Option<PathBuf>,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct GradeRun {
+    pub lab: &'static str,
+    pub machine: Emulator,
+    pub nonce: String,
+    pub timeout: Duration,
+    pub ended: Ended,
+    pub elapsed: Duration,
+    /// The checks still pending when the run ended (reported on a timeout).
+    pub pending_at_end: Vec<&'static str>,
+    pub results: Vec<CheckResult>,
+    pub transcript: PathBuf,
+    /// The emulator's process group (dead once `grade` returns).
+    pub pgid: i32,
+}
+
+impl GradeRun {
+    pub fn score(&self) -> u32 {
+        self.results.iter().map(|r| r.points).sum()
+    }
+    pub fn max_score(&self) -> u32 {
+        self.results.iter().map(|r| r.max_points).sum()
+    }
+    pub fn full_marks(&self) -> bool {
+        self.score() == self.max_score()
+    }
+}
+
+/// A fresh nonce: 64 bits from the kernel's random source, as 16 hex digits.
+pub fn fresh_nonce() -> std::io::Result<String> {
+    let mut bytes = [0u8; 8];
+    fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Boots `lab` once and grades it, printing the report as checks are decided.
+pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
+    let root = machine::paths::repo_root();
+    let root = root.canonicalize().unwrap_or(root);
+    let image = lab.machine_image(&root)?;
+    if !(opts.timeout_scale > 0.0 && opts.timeout_scale.is_finite()) {
+        return Err(format!(
+            "--timeout-scale must be a positive number, not {}",
+            opts.timeout_scale
+        ));
+    }
+    let nonce = fresh_nonce().map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
+    let machine = opts.machine.unwrap_or_else(|| lab.needs.default_machine());
+    let timeout = lab.timeout.mul_f64(opts.timeout_scale);
+    let out_dir = opts
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| root.join("build/grader").join(lab.name));
+    fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    report::remove_old_failures(&out_dir);
+
+    let mut cmdline = lab.cmdline.replace(NONCE, &nonce);
+    if !opts.append.is_empty() {
+        cmdline = format!("{cmdline} {}", opts.append);
+    }
+    let mut spec = Spec::new(machine, image, out_dir.join("run"));
+    spec.cmdline = cmdline;
+    spec.cpus = lab.cpus;
+    spec.memory_mib = lab.memory_mib;
+    spec.timeout = timeout;
+    spec.transcript = out_dir.join("serial.log");
+
+    let mut grading = Grading::new(&lab.checks, &nonce)?;
+    let mut printer = Printer::new(&out_dir, opts.verbose);
+    printer.header(lab, opts, machine, timeout, &nonce);
+
+    let outcome = machine::run(&spec, |line, at| {
+        printer.serial(line);
+        grading.feed(line, at);
+        printer.advance(&grading);
+        if grading.all_decided() {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    })
+    .map_err(|e| e.to_string())?;
+
+    let pending_at_end = grading.pending();
+    grading.finish(&outcome.ended, outcome.elapsed);
+    printer.advance(&grading);
+
+    let results: Vec<CheckResult> = (0..lab.checks.len())
+        .map(|i| {
+            let c = &lab.checks[i];
+            let status = grading.status(i).clone();
+            let passed = status == check::Status::Pass;
+            CheckResult {
+                name: c.name,
+                points: if passed { c.points } else { 0 },
+                max_points: c.points,
+                saved: matches!(status, check::Status::Fail(_))
+                    .then(|| report::failure_path(&out_dir, c.name)),
+                status,
+                at: grading.decided_at(i),
+                hint: c.hint,
+            }
+        })
+        .collect();
+    let run = GradeRun {
+        lab: lab.name,
+        machine,
+        nonce,
+        timeout,
+        ended: outcome.ended,
+        elapsed: outcome.elapsed,
+        pending_at_end,
+        results,
+        transcript: outcome.transcript,
+        pgid: outcome.pgid,
+    };
+    report::save_failures(&run, grading.lines());
+    if let Some(path) = &opts.json {
+        report::write_json(&run, path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    printer.summary(&run, opts.json.as_deref());
+    Ok(run)
+}
+
+/// `path` relative to the current directory when it lies under it (shorter to read).
+pub fn shown(path: &Path) -> String {
+    let abs = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| cwd.canonicalize().ok())
+        .and_then(|cwd| abs.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or(abs)
+        .display()
+        .to_string()
+}

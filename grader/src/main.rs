@@ -1,0 +1,117 @@
+//! `grader`: grade the lab that `make labN` built (or the one named).
+//!
+//! ```text
+//! make lab3 && grader            # the lab make recorded in build/grader/current-lab
+//! grader smoke --verbose         # name the lab; stream the serial console
+//! grader lab3 --json results.json --timeout-scale 2
+//! grader --list
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use grader::lab::{CurrentLab, CURRENT_LAB};
+use grader::{labs, Options};
+use machine::Emulator;
+
+#[derive(Parser)]
+#[command(
+    about = "Grade a lab: boot its image once, check its serial output, score it",
+    after_help = "Exit status: 0 only on full marks; 1 when a check failed; 2 when the lab could not be run."
+)]
+struct Cli {
+    /// The lab to grade (see --list); default: the one `make labN` built last.
+    lab: Option<String>,
+    /// List the labs and their checks.
+    #[arg(long)]
+    list: bool,
+    /// Stream the guest's serial console while grading.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Also write Gradescope's results.json here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// bochs, qemu, kvm, or auto (kvm where it runs VMX guests, else bochs); default:
+    /// what the lab needs (bochs for UINTR, auto for VMX, else qemu).
+    #[arg(long = "machine", value_name = "MACHINE")]
+    emulator: Option<Emulator>,
+    /// Multiply the lab's timeout by X (slow or busy hosts).
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 1.0,
+        env = "GRADER_TIMEOUT_SCALE"
+    )]
+    timeout_scale: f64,
+    /// Extra words for the guest's command line (debugging; e.g. `hang`).
+    #[arg(long, value_name = "WORDS", default_value = "")]
+    append: String,
+    /// Where the transcript and failing output go (default: build/grader/<lab>).
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.list {
+        list();
+        return ExitCode::SUCCESS;
+    }
+    let root = machine::paths::repo_root();
+    let current = CurrentLab::read(&root);
+    let (name, tree) = match (&cli.lab, &current) {
+        (Some(lab), Some(cur)) if cur.lab == *lab => (lab.clone(), Some(cur.tree.clone())),
+        (Some(lab), _) => (lab.clone(), None),
+        (None, Some(cur)) => (cur.lab.clone(), Some(cur.tree.clone())),
+        (None, None) => {
+            eprintln!(
+                "grader: no lab built yet ({CURRENT_LAB} is missing): run make labN first, or name the lab: grader labN"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let Some(lab) = labs::find(&name) else {
+        let names: Vec<&str> = labs::all().iter().map(|l| l.name).collect();
+        eprintln!(
+            "grader: no lab called `{name}`; the labs are: {}",
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    machine::handle_ctrl_c();
+    let opts = Options {
+        machine: cli.emulator,
+        timeout_scale: cli.timeout_scale,
+        verbose: cli.verbose,
+        append: cli.append,
+        out_dir: cli.out_dir,
+        tree,
+        json: cli.json,
+    };
+    let run = match grader::grade(&lab, &opts) {
+        Ok(run) => run,
+        Err(e) => {
+            eprintln!("grader: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if run.full_marks() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn list() {
+    for lab in labs::all() {
+        println!("{:8} {} ({} points)", lab.name, lab.title, lab.max_score());
+        for c in &lab.checks {
+            let parent = c
+                .parent
+                .map(|p| format!("  [after: {p}]"))
+                .unwrap_or_default();
+            println!("    {:3}  {}{parent}", c.points, c.name);
+        }
+    }
+}
