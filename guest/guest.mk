@@ -28,11 +28,12 @@ GUEST_CMDLINE := console=ttyS0,115200 quiet cryptomgr.notests $(GUEST_MEMMAP)
 GUEST_CMDLINE_BOCHS := $(GUEST_CMDLINE) tsc_early_khz=200000 crtos_expect=vmx,uintr
 GUEST_RUN ?= tests
 
-GUEST_MACHINE ?= cargo run -q --release -p machine --
+# The machine runner (crates/machine); the root Makefile names it MACHINE.
+GUEST_MACHINE ?= $(or $(MACHINE),target/release/machine)
 GUEST_MACHINE_ARGS = --cpus 2 --memory 512 --initrd $(GUEST_OUT)/initrd.img
 
 .PHONY: guest guest-kernel guest-module guest-ctl guest-initrd guest-test guest-test-qemu \
-        guest-test-bochs guest-shell guest-clean guest-force
+        guest-test-bochs guest-shell guest-clean guest-force guest-machine
 
 guest:
 	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) guest-initrd && \
@@ -53,7 +54,7 @@ $(GUEST_OUT)/vmlinuz $(GUEST_OUT)/vmlinux &: $(GUEST_OUT)/kernel.version guest/k
 # Kbuild writes its objects next to the sources: build in a copy, keep driver/ clean.
 # The initramfs gets the module without debug info (600 KiB less to load and unpack).
 guest-module: $(GUEST_OUT)/crtos.ko
-$(GUEST_OUT)/crtos.ko: $(GUEST_MODULE_SRC) $(GUEST_OUT)/vmlinuz
+$(GUEST_OUT)/crtos.ko: $(GUEST_MODULE_SRC) $(GUEST_OUT)/vmlinuz guest/guest.mk
 	@bash -c 'source scripts/lib.sh; stage "crtos module for $(GUEST_KVER)"; \
 	  rm -rf $(GUEST_OUT)/module && mkdir -p $(GUEST_OUT)/module/include && \
 	  cp driver/module/*.c driver/module/*.h driver/module/Kbuild $(GUEST_OUT)/module/ && \
@@ -76,23 +77,26 @@ $(GUEST_OUT)/crtosctl: $(GUEST_CTL_BIN)
 	strip -o $@ $<
 
 guest-initrd: $(GUEST_OUT)/initrd.img $(GUEST_OUT)/vmlinuz
-$(GUEST_OUT)/initrd.img: $(GUEST_INITRD_SRC) $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl $(GUEST_BUSYBOX)
+$(GUEST_OUT)/initrd.img: $(GUEST_INITRD_SRC) guest/guest.mk $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl $(GUEST_BUSYBOX)
 	guest/mkinitrd.sh $@ $(GUEST_BUSYBOX) $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl
 
 # One boot per test run; the runner ends it on the guest's "[exit] code=N" line, and
 # the transcript check makes sure every test really ran and passed.
 guest-test: guest-test-qemu guest-test-bochs
 
-guest-test-qemu: guest
+guest-machine:
+	cargo build --release -q -p machine
+
+guest-test-qemu: guest guest-machine
 	$(GUEST_MACHINE) run --machine qemu --linux $(GUEST_OUT)/vmlinuz $(GUEST_MACHINE_ARGS) \
 	  --cmdline '$(GUEST_CMDLINE) crtos_run=$(GUEST_RUN)' --timeout 60 \
-	  --transcript $(GUEST_OUT)/serial-qemu.log
+	  --run-dir $(GUEST_OUT)/run-qemu --transcript $(GUEST_OUT)/serial-qemu.log
 	guest/check-transcript.sh $(GUEST_OUT)/serial-qemu.log
 
-guest-test-bochs: guest
+guest-test-bochs: guest guest-machine
 	$(GUEST_MACHINE) run --machine bochs --linux $(GUEST_OUT)/vmlinuz $(GUEST_MACHINE_ARGS) \
 	  --cmdline '$(GUEST_CMDLINE_BOCHS) crtos_run=$(GUEST_RUN)' --timeout 240 \
-	  --transcript $(GUEST_OUT)/serial-bochs.log
+	  --run-dir $(GUEST_OUT)/run-bochs --transcript $(GUEST_OUT)/serial-bochs.log
 	guest/check-transcript.sh $(GUEST_OUT)/serial-bochs.log --expect-cpu-features
 
 # Interactive: QEMU straight on the terminal (Ctrl-A X quits, Ctrl-A C the monitor).
