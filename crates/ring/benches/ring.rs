@@ -1,1 +1,391 @@
-fn main() {}
+//! Two-thread throughput and round-trip latency of the ring's queue against rtrb and
+//! crossbeam's ArrayQueue, with the same message (an 80-byte `Descriptor`) and the same
+//! capacity, after rtrb's own `push_pop` benchmark. Ends by printing the ratios.
+//!
+//! `cargo bench -p syscall-ring --bench ring`
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use crossbeam_queue::ArrayQueue;
+use syscall_ring::{Descriptor, HeapQueue, HeapRegion, Opcode, RingConfig, RingError};
+
+/// Capacity of the streaming and round-trip cases (rtrb's eager-push/pop use 4096).
+const CAPACITY: usize = 1024;
+/// rtrb's "small" case: two slots, so the threads contend on every message.
+const SMALL: usize = 2;
+/// Batch size of the batched variant.
+const BATCH: usize = 32;
+
+fn message(i: u64) -> Descriptor {
+    Descriptor {
+        id: i,
+        opcode: Opcode::Write as u32,
+        args: [i; 6],
+        ..Descriptor::default()
+    }
+}
+
+/// One SPSC channel under test: how to make it and how to try a push or a pop.
+/// Each implementation is driven by the same loops below.
+trait Channel: Sized {
+    type Producer<'a>: Send
+    where
+        Self: 'a;
+    type Consumer<'a>: Send
+    where
+        Self: 'a;
+    const NAME: &'static str;
+    fn with_capacity(capacity: usize) -> Self;
+    fn ends(&mut self) -> (Self::Producer<'_>, Self::Consumer<'_>);
+    fn push(producer: &mut Self::Producer<'_>, message: Descriptor) -> bool;
+    fn pop(consumer: &mut Self::Consumer<'_>) -> Option<Descriptor>;
+}
+
+struct Ring(HeapQueue);
+
+impl Channel for Ring {
+    type Producer<'a> = syscall_ring::Producer<'a>;
+    type Consumer<'a> = syscall_ring::Consumer<'a>;
+    const NAME: &'static str = "ring";
+    fn with_capacity(capacity: usize) -> Self {
+        Ring(HeapQueue::new(capacity))
+    }
+    fn ends(&mut self) -> (Self::Producer<'_>, Self::Consumer<'_>) {
+        self.0.ends().unwrap()
+    }
+    #[inline]
+    fn push(producer: &mut Self::Producer<'_>, message: Descriptor) -> bool {
+        producer.push(&message).is_ok()
+    }
+    #[inline]
+    fn pop(consumer: &mut Self::Consumer<'_>) -> Option<Descriptor> {
+        consumer.pop().ok()
+    }
+}
+
+struct Rtrb(Option<(rtrb::Producer<Descriptor>, rtrb::Consumer<Descriptor>)>);
+
+impl Channel for Rtrb {
+    type Producer<'a> = rtrb::Producer<Descriptor>;
+    type Consumer<'a> = rtrb::Consumer<Descriptor>;
+    const NAME: &'static str = "rtrb";
+    fn with_capacity(capacity: usize) -> Self {
+        Rtrb(Some(rtrb::RingBuffer::new(capacity)))
+    }
+    fn ends(&mut self) -> (Self::Producer<'_>, Self::Consumer<'_>) {
+        self.0.take().unwrap()
+    }
+    #[inline]
+    fn push(producer: &mut Self::Producer<'_>, message: Descriptor) -> bool {
+        producer.push(message).is_ok()
+    }
+    #[inline]
+    fn pop(consumer: &mut Self::Consumer<'_>) -> Option<Descriptor> {
+        consumer.pop().ok()
+    }
+}
+
+struct Crossbeam(Arc<ArrayQueue<Descriptor>>);
+
+impl Channel for Crossbeam {
+    type Producer<'a> = Arc<ArrayQueue<Descriptor>>;
+    type Consumer<'a> = Arc<ArrayQueue<Descriptor>>;
+    const NAME: &'static str = "ArrayQueue";
+    fn with_capacity(capacity: usize) -> Self {
+        Crossbeam(Arc::new(ArrayQueue::new(capacity)))
+    }
+    fn ends(&mut self) -> (Self::Producer<'_>, Self::Consumer<'_>) {
+        (Arc::clone(&self.0), Arc::clone(&self.0))
+    }
+    #[inline]
+    fn push(producer: &mut Self::Producer<'_>, message: Descriptor) -> bool {
+        producer.push(message).is_ok()
+    }
+    #[inline]
+    fn pop(consumer: &mut Self::Consumer<'_>) -> Option<Descriptor> {
+        consumer.pop()
+    }
+}
+
+/// `iters` messages from one thread to the other through a queue of `capacity`;
+/// each side spins on Full/Empty. The time is from start until the last pop.
+fn stream<C: Channel>(capacity: usize, iters: u64) -> Duration {
+    let mut channel = C::with_capacity(capacity);
+    let (mut producer, mut consumer) = channel.ends();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for i in 0..iters {
+                while !C::push(&mut producer, black_box(message(i))) {
+                    std::hint::spin_loop();
+                }
+            }
+        });
+        let start = Instant::now();
+        for i in 0..iters {
+            loop {
+                if let Some(m) = C::pop(&mut consumer) {
+                    debug_assert_eq!(m.id, i);
+                    black_box(m);
+                    break;
+                }
+                std::hint::spin_loop();
+            }
+        }
+        start.elapsed()
+    })
+}
+
+/// `iters` round trips: send one message, wait for the echo thread to send it back.
+fn round_trip<C: Channel>(iters: u64) -> Duration {
+    let mut there = C::with_capacity(CAPACITY);
+    let mut back = C::with_capacity(CAPACITY);
+    let (mut to_echo, mut at_echo) = there.ends();
+    let (mut from_echo, mut echoed) = back.ends();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for _ in 0..iters {
+                let m = loop {
+                    if let Some(m) = C::pop(&mut at_echo) {
+                        break m;
+                    }
+                    std::hint::spin_loop();
+                };
+                while !C::push(&mut from_echo, m) {
+                    std::hint::spin_loop();
+                }
+            }
+        });
+        let start = Instant::now();
+        for i in 0..iters {
+            while !C::push(&mut to_echo, message(i)) {
+                std::hint::spin_loop();
+            }
+            loop {
+                if let Some(m) = C::pop(&mut echoed) {
+                    debug_assert_eq!(m.id, i);
+                    break;
+                }
+                std::hint::spin_loop();
+            }
+        }
+        start.elapsed()
+    })
+}
+
+/// The ring with `push_batch`/`pop_batch` of up to `BATCH` messages.
+fn stream_batched(iters: u64) -> Duration {
+    let mut queue = HeapQueue::new(CAPACITY);
+    let (mut producer, mut consumer) = queue.ends().unwrap();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut batch = [Descriptor::default(); BATCH];
+            let mut sent = 0;
+            while sent < iters {
+                let n = (iters - sent).min(BATCH as u64) as usize;
+                for (k, slot) in batch[..n].iter_mut().enumerate() {
+                    *slot = message(sent + k as u64);
+                }
+                let mut done = 0;
+                while done < n {
+                    done += producer.push_batch(&batch[done..n]).unwrap();
+                    if done < n {
+                        std::hint::spin_loop();
+                    }
+                }
+                sent += n as u64;
+            }
+        });
+        let start = Instant::now();
+        let mut out = [Descriptor::default(); BATCH];
+        let mut received = 0;
+        while received < iters {
+            let n = consumer.pop_batch(&mut out).unwrap();
+            if n == 0 {
+                std::hint::spin_loop();
+            }
+            black_box(&out[..n]);
+            received += n as u64;
+        }
+        start.elapsed()
+    })
+}
+
+/// The whole forwarding path: `Client::submit` → `Server::next_request` →
+/// `Server::respond` → `Client::poll` (matching included), one request in flight.
+fn syscall_round_trip(iters: u64) -> Duration {
+    let mut region = HeapRegion::new(RingConfig {
+        capacity: CAPACITY as u32,
+        payload_slot_size: 64,
+    })
+    .unwrap();
+    let mut shared = region.attach().unwrap();
+    let (mut client, mut server) = shared.split().unwrap();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for _ in 0..iters {
+                let request = loop {
+                    match server.next_request() {
+                        Ok(request) => break request,
+                        Err(RingError::Empty) => std::hint::spin_loop(),
+                        Err(error) => panic!("{error}"),
+                    }
+                };
+                server
+                    .respond(&request, request.args[0] as i64, &[])
+                    .unwrap();
+            }
+        });
+        let start = Instant::now();
+        for i in 0..iters {
+            client.submit(Opcode::Lseek, [i; 6], &[]).unwrap();
+            loop {
+                match client.poll(&mut []) {
+                    Ok(done) => {
+                        debug_assert_eq!(done.ret, i as i64);
+                        break;
+                    }
+                    Err(RingError::Empty) => std::hint::spin_loop(),
+                    Err(error) => panic!("{error}"),
+                }
+            }
+        }
+        start.elapsed()
+    })
+}
+
+/// One scenario for the three implementations back to back, so that they see the
+/// same machine load (the host is shared and has two cores).
+fn scenario(c: &mut Criterion, group: &str, elements: bool, run: [fn(u64) -> Duration; 3]) {
+    let mut group = c.benchmark_group(group);
+    if elements {
+        group.throughput(Throughput::Elements(1));
+    }
+    for (name, run) in [Ring::NAME, Rtrb::NAME, Crossbeam::NAME]
+        .into_iter()
+        .zip(run)
+    {
+        group.bench_function(name, |b| b.iter_custom(run));
+    }
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    scenario(
+        c,
+        "throughput",
+        true,
+        [
+            |n| stream::<Ring>(CAPACITY, n),
+            |n| stream::<Rtrb>(CAPACITY, n),
+            |n| stream::<Crossbeam>(CAPACITY, n),
+        ],
+    );
+    let mut group = c.benchmark_group("throughput");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("ring_batched", |b| b.iter_custom(stream_batched));
+    group.finish();
+    scenario(
+        c,
+        "small",
+        true,
+        [
+            |n| stream::<Ring>(SMALL, n),
+            |n| stream::<Rtrb>(SMALL, n),
+            |n| stream::<Crossbeam>(SMALL, n),
+        ],
+    );
+    scenario(
+        c,
+        "round_trip",
+        false,
+        [
+            round_trip::<Ring>,
+            round_trip::<Rtrb>,
+            round_trip::<Crossbeam>,
+        ],
+    );
+    let mut group = c.benchmark_group("round_trip");
+    group.bench_function("ring_client_server", |b| b.iter_custom(syscall_round_trip));
+    group.finish();
+}
+
+/// Where criterion writes its estimates (set explicitly so this program can read them).
+fn output_directory() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return home.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("criterion")
+}
+
+/// Criterion's point estimate of the time per iteration, in ns (slope if it fitted
+/// one, else the mean).
+fn estimate_ns(dir: &std::path::Path, group: &str, name: &str) -> Option<f64> {
+    let path = dir.join(group).join(name).join("new/estimates.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    let pick = |key: &str| json.get(key)?.get("point_estimate")?.as_f64();
+    pick("slope").or_else(|| pick("mean"))
+}
+
+fn print_ratios(dir: &std::path::Path) {
+    println!();
+    println!("== syscall-ring vs rtrb and ArrayQueue (80-byte messages) ==");
+    for (group, what) in [
+        ("throughput", "throughput, capacity 1024"),
+        ("small", "throughput, capacity 2"),
+    ] {
+        let ns = |name| estimate_ns(dir, group, name);
+        if let (Some(ring), Some(rtrb), Some(aq)) = (ns("ring"), ns("rtrb"), ns("ArrayQueue")) {
+            println!(
+                "{what}: ring {:.1} Mmsg/s, rtrb {:.1}, ArrayQueue {:.1}",
+                1e3 / ring,
+                1e3 / rtrb,
+                1e3 / aq
+            );
+            println!("  throughput vs rtrb: {:.2}x", rtrb / ring);
+            println!("  throughput vs ArrayQueue: {:.2}x", aq / ring);
+        }
+    }
+    if let (Some(batched), Some(rtrb)) = (
+        estimate_ns(dir, "throughput", "ring_batched"),
+        estimate_ns(dir, "throughput", "rtrb"),
+    ) {
+        println!(
+            "throughput, batched by {BATCH}: ring {:.1} Mmsg/s ({:.2}x rtrb)",
+            1e3 / batched,
+            rtrb / batched
+        );
+    }
+    let ns = |name| estimate_ns(dir, "round_trip", name);
+    if let (Some(ring), Some(rtrb), Some(aq)) = (ns("ring"), ns("rtrb"), ns("ArrayQueue")) {
+        println!("round trip: ring {ring:.0} ns, rtrb {rtrb:.0} ns, ArrayQueue {aq:.0} ns");
+        println!(
+            "  round-trip time vs rtrb: {:.2}x (<= 1 is no slower)",
+            ring / rtrb
+        );
+        println!("  round-trip time vs ArrayQueue: {:.2}x", ring / aq);
+    }
+    if let Some(full) = ns("ring_client_server") {
+        println!("round trip through Client/Server (validation + matching): {full:.0} ns");
+    }
+}
+
+fn main() {
+    let dir = output_directory();
+    let mut criterion = Criterion::default()
+        .output_directory(&dir)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30)
+        .configure_from_args();
+    benches(&mut criterion);
+    criterion.final_summary();
+    print_ratios(&dir);
+}

@@ -80,3 +80,34 @@ impl Drop for HeapRegion {
         unsafe { dealloc(self.base.as_ptr(), self.alloc) }
     }
 }
+
+/// One queue in ordinary memory (indices + slots, no region): the same `Producer` and
+/// `Consumer` code, for queue-level tests and benchmarks.
+pub struct HeapQueue {
+    pub indices: crate::QueueIndices,
+    pub slots: std::vec::Vec<crate::sync::SlotCell<crate::Descriptor>>,
+}
+
+impl HeapQueue {
+    /// An empty queue of `capacity` slots (a power of two, at least 2, checked by
+    /// [`HeapQueue::ends`]).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            indices: crate::QueueIndices::new(),
+            slots: (0..capacity)
+                .map(|_| crate::sync::SlotCell::new(crate::Descriptor::default()))
+                .collect(),
+        }
+    }
+
+    /// Both ends. `&mut self` makes them the only pair.
+    pub fn ends(&mut self) -> Result<(crate::Producer<'_>, crate::Consumer<'_>), RingError> {
+        // SAFETY: the exclusive borrow makes these the only producer and consumer.
+        unsafe {
+            Ok((
+                crate::Producer::new(&self.indices, &self.slots)?,
+                crate::Consumer::new(&self.indices, &self.slots)?,
+            ))
+        }
+    }
+}

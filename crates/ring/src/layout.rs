@@ -218,3 +218,56 @@ impl RingLayout {
         tag * self.payload_slot_size
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_layout_fits_the_shared_region_and_is_aligned() {
+        let layout = RingLayout::new(RingConfig::default()).unwrap();
+        assert_eq!(layout.request_indices, 128);
+        assert_eq!(layout.response_indices, 384);
+        assert_eq!(layout.request_slots, 640);
+        assert_eq!(layout.response_slots % 128, 0);
+        assert!(layout.response_slots >= layout.request_slots + 256 * 80);
+        assert_eq!(layout.payload_area as usize % REGION_ALIGN, 0);
+        assert_eq!(layout.payload_area_len, 256 * 4096);
+        // DESIGN.md §3 gives the shared region 4 MiB.
+        assert!(layout.region_len <= 4 << 20);
+    }
+
+    #[test]
+    fn out_of_bounds_configs_are_refused() {
+        for (capacity, payload_slot_size) in [
+            (0, 64),
+            (1, 64),
+            (3, 64),
+            (MAX_CAPACITY * 2, 64),
+            (4, 0),
+            (4, 96 + 1),
+            (4, MAX_PAYLOAD_SLOT * 2),
+        ] {
+            let config = RingConfig {
+                capacity,
+                payload_slot_size,
+            };
+            assert_eq!(
+                RingLayout::new(config),
+                Err(RingError::BadHeader),
+                "{config:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn largest_layout_fits_in_u32_offsets() {
+        let layout = RingLayout::new(RingConfig {
+            capacity: MAX_CAPACITY,
+            payload_slot_size: MAX_PAYLOAD_SLOT,
+        })
+        .unwrap();
+        let expected = layout.payload_area as u64 + MAX_CAPACITY as u64 * MAX_PAYLOAD_SLOT as u64;
+        assert_eq!(layout.region_len as u64, expected);
+    }
+}

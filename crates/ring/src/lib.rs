@@ -37,12 +37,18 @@ mod server;
 
 // LAB 3: push/pop with their memory ordering. The student's version is labs/lab3/ring_queue.rs.
 #[cfg_attr(feature = "lab3-student", path = "../../../labs/lab3/ring_queue.rs")]
-#[cfg_attr(not(feature = "lab3-student"), path = "../../../solutions/lab3/ring_queue.rs")]
+#[cfg_attr(
+    not(feature = "lab3-student"),
+    path = "../../../solutions/lab3/ring_queue.rs"
+)]
 mod ring_queue;
 
 // LAB 3: request/response matching. The student's version is labs/lab3/ring_matching.rs.
 #[cfg_attr(feature = "lab3-student", path = "../../../labs/lab3/ring_matching.rs")]
-#[cfg_attr(not(feature = "lab3-student"), path = "../../../solutions/lab3/ring_matching.rs")]
+#[cfg_attr(
+    not(feature = "lab3-student"),
+    path = "../../../solutions/lab3/ring_matching.rs"
+)]
 mod ring_matching;
 
 pub use descriptor::{Descriptor, Opcode, Status};
@@ -56,7 +62,7 @@ pub use queue::{Consumer, Producer};
 #[cfg(not(loom))]
 pub use client::{Client, Completion};
 #[cfg(all(feature = "std", not(loom)))]
-pub use heap::HeapRegion;
+pub use heap::{HeapQueue, HeapRegion};
 #[cfg(not(loom))]
 pub use payload::PayloadArea;
 #[cfg(not(loom))]

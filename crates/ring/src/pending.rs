@@ -74,3 +74,25 @@ impl PendingTable {
         self.capacity - self.free_len
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_id_round_trips_tag_and_generation() {
+        let id = RequestId::new(1023, 0xdead_beef);
+        assert_eq!((id.tag(), id.generation()), (1023, 0xdead_beef));
+        assert_eq!(RequestId(id.0), id);
+    }
+
+    #[test]
+    fn new_table_has_every_tag_free() {
+        let table = PendingTable::new(8);
+        assert_eq!((table.capacity(), table.in_flight()), (8, 0));
+        let mut tags = table.free[..8].to_vec();
+        tags.sort();
+        assert_eq!(tags, (0..8).collect::<std::vec::Vec<u16>>());
+        assert_eq!(PendingTable::new(u32::MAX).capacity(), MAX_CAPACITY);
+    }
+}

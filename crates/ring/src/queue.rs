@@ -78,11 +78,12 @@ impl<'a> Producer<'a> {
     /// The slot must be free: `index - head < capacity` for a head the consumer published.
     #[inline(always)]
     pub(crate) unsafe fn write_slot(&self, index: u32, descriptor: Descriptor) {
-        // The mask keeps the slot in range whatever `index` is; `get_unchecked` would save
-        // a bounds check the compiler usually removes anyway.
-        let slot = &self.slots[(index & self.mask) as usize];
-        // SAFETY: the caller guarantees the consumer is done with this slot.
-        unsafe { slot.write(descriptor) }
+        // SAFETY: `mask + 1 == slots.len()` (checked in `new`), so the masked index is in
+        // range whatever `index` is; the caller guarantees the consumer is done with it.
+        unsafe {
+            let slot = self.slots.get_unchecked((index & self.mask) as usize);
+            slot.write(descriptor)
+        }
     }
 }
 
@@ -120,8 +121,12 @@ impl<'a> Consumer<'a> {
     /// published with release ordering and we loaded with acquire ordering.
     #[inline(always)]
     pub(crate) unsafe fn read_slot(&self, index: u32) -> Descriptor {
-        let slot = &self.slots[(index & self.mask) as usize];
-        // SAFETY: the caller guarantees the producer has published this slot.
-        unsafe { slot.read() }
+        // SAFETY: in range as in `write_slot`; the caller guarantees the producer has
+        // published this slot.
+        unsafe {
+            self.slots
+                .get_unchecked((index & self.mask) as usize)
+                .read()
+        }
     }
 }

@@ -4,8 +4,8 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 use crate::sync::SlotCell;
-use crate::{Consumer, PayloadArea, Producer};
 use crate::{validate, Client, Descriptor, QueueIndices, RingConfig, RingError, RingHeader};
+use crate::{Consumer, PayloadArea, Producer};
 use crate::{RingLayout, Server, REGION_ALIGN};
 
 /// The shared region as mapped in this address space, with a validated layout.
@@ -80,7 +80,13 @@ impl<'m> SharedRegion<'m> {
         // SAFETY: the offset comes from a validated layout (in bounds, 128-aligned), and
         // `QueueIndices` is two `AtomicU32`s, for which every bit pattern is valid;
         // shared `&AtomicU32` into memory other agents write is what atomics are for.
-        unsafe { &*self.base.as_ptr().add(offset as usize).cast::<QueueIndices>() }
+        unsafe {
+            &*self
+                .base
+                .as_ptr()
+                .add(offset as usize)
+                .cast::<QueueIndices>()
+        }
     }
 
     fn slots(&self, offset: u32) -> &'m [SlotCell<Descriptor>] {

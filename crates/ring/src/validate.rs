@@ -84,3 +84,44 @@ pub fn response(descriptor: &Descriptor, layout: &RingLayout) -> Result<Status, 
     payload(descriptor.payload_offset, descriptor.payload_len, layout)?;
     Ok(status)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn occupancy_accepts_zero_to_capacity_across_wrap() {
+        for head in [0, 5, u32::MAX - 1, u32::MAX] {
+            for used in 0..=8u32 {
+                assert_eq!(occupancy(head, head.wrapping_add(used), 8), Ok(used));
+            }
+            assert_eq!(
+                occupancy(head, head.wrapping_add(9), 8),
+                Err(RingError::IndexOutOfRange)
+            );
+            // A tail behind the head looks like a huge occupancy: refused too.
+            assert_eq!(
+                occupancy(head, head.wrapping_sub(1), 8),
+                Err(RingError::IndexOutOfRange)
+            );
+        }
+    }
+
+    #[test]
+    fn payload_must_be_one_whole_buffer() {
+        let layout = RingLayout::new(RingConfig {
+            capacity: 4,
+            payload_slot_size: 128,
+        })
+        .unwrap();
+        assert_eq!(payload(0, 0, &layout), Ok(()));
+        assert_eq!(payload(3 * 128, 128, &layout), Ok(()));
+        for (offset, len) in [(0, 129), (4 * 128, 0), (64, 8), (u32::MAX - 127, 1)] {
+            assert_eq!(
+                payload(offset, len, &layout),
+                Err(RingError::PayloadOutOfBounds),
+                "{offset} {len}"
+            );
+        }
+    }
+}

@@ -1,18 +1,20 @@
 //! The SPSC queue (lab 3's push/pop): unit tests and a model-based property test.
+// Under `--cfg loom` only tests/loom.rs is built (the region code is compiled out).
+#![cfg(not(loom))]
 
 mod common;
 
 use std::collections::VecDeque;
 
-use common::{message, HeapQueue};
+use common::{ends_shared, message, HeapQueue};
 use proptest::prelude::*;
 use syscall_ring::sync::Ordering;
 use syscall_ring::{Descriptor, RingError};
 
 #[test]
 fn push_until_full_then_pop_in_order() {
-    let queue = HeapQueue::new(4);
-    let (mut producer, mut consumer) = queue.ends();
+    let mut queue = HeapQueue::new(4);
+    let (mut producer, mut consumer) = queue.ends().unwrap();
     assert_eq!(consumer.pop(), Err(RingError::Empty));
     for seq in 0..4 {
         producer.push(&message(seq)).unwrap();
@@ -32,7 +34,7 @@ fn indices_wrap_around_u32() {
     let queue = HeapQueue::new(4);
     queue.indices.head.0.store(u32::MAX - 2, Ordering::Relaxed);
     queue.indices.tail.0.store(u32::MAX - 2, Ordering::Relaxed);
-    let (mut producer, mut consumer) = queue.ends();
+    let (mut producer, mut consumer) = ends_shared(&queue);
     for round in 0..5u64 {
         for i in 0..3 {
             producer.push(&message(round * 3 + i)).unwrap();
@@ -45,8 +47,8 @@ fn indices_wrap_around_u32() {
 
 #[test]
 fn batches_move_what_fits() {
-    let queue = HeapQueue::new(8);
-    let (mut producer, mut consumer) = queue.ends();
+    let mut queue = HeapQueue::new(8);
+    let (mut producer, mut consumer) = queue.ends().unwrap();
     let batch: Vec<Descriptor> = (0..11).map(message).collect();
     assert_eq!(producer.push_batch(&batch), Ok(8));
     assert_eq!(producer.push_batch(&batch[8..]), Ok(0));
@@ -63,14 +65,17 @@ fn batches_move_what_fits() {
 #[test]
 fn out_of_range_tail_from_peer_is_an_error() {
     let queue = HeapQueue::new(4);
-    let (mut producer, mut consumer) = queue.ends();
+    let (mut producer, mut consumer) = ends_shared(&queue);
     producer.push(&message(0)).unwrap();
     assert_eq!(consumer.pop(), Ok(message(0)));
     // A producer that claims 5 descriptors in a 4-slot queue.
     queue.indices.tail.0.store(1 + 5, Ordering::Release);
     assert_eq!(consumer.pop(), Err(RingError::IndexOutOfRange));
     let mut out = [Descriptor::default(); 2];
-    assert_eq!(consumer.pop_batch(&mut out), Err(RingError::IndexOutOfRange));
+    assert_eq!(
+        consumer.pop_batch(&mut out),
+        Err(RingError::IndexOutOfRange)
+    );
     // A tail behind our head is as impossible.
     queue.indices.tail.0.store(0, Ordering::Release);
     assert_eq!(consumer.pop(), Err(RingError::IndexOutOfRange));
@@ -79,7 +84,7 @@ fn out_of_range_tail_from_peer_is_an_error() {
 #[test]
 fn out_of_range_head_from_peer_is_an_error() {
     let queue = HeapQueue::new(2);
-    let (mut producer, _consumer) = queue.ends();
+    let (mut producer, _consumer) = ends_shared(&queue);
     producer.push(&message(0)).unwrap();
     producer.push(&message(1)).unwrap();
     // A consumer that claims to have read past our tail.
@@ -123,7 +128,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Any sequence of operations behaves like a bounded FIFO: nothing lost, nothing
     /// duplicated, nothing reordered, Full and Empty exactly when the model says so.
@@ -138,7 +143,7 @@ proptest! {
         // Start anywhere in the counter space, so wrap-around is covered too.
         queue.indices.head.0.store(start, Ordering::Relaxed);
         queue.indices.tail.0.store(start, Ordering::Relaxed);
-        let (mut producer, mut consumer) = queue.ends();
+        let (mut producer, mut consumer) = ends_shared(&queue);
         let mut model = VecDeque::new();
         let mut next = 0u64;
         for op in ops {

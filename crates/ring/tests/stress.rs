@@ -1,4 +1,6 @@
 //! Two threads, many messages, checksums on everything that crosses.
+// Under `--cfg loom` only tests/loom.rs is built (the region code is compiled out).
+#![cfg(not(loom))]
 
 mod common;
 
@@ -11,9 +13,9 @@ use syscall_ring::{HeapRegion, Opcode, RingConfig, RingError, Status};
 /// Empty happen all the time. Every descriptor is checked field by field, in order.
 #[test]
 fn two_threads_queue_keeps_order_and_contents() {
-    const MESSAGES: u64 = 1_000_000;
-    let queue = HeapQueue::new(16);
-    let (mut producer, mut consumer) = queue.ends();
+    const MESSAGES: u64 = 300_000;
+    let mut queue = HeapQueue::new(16);
+    let (mut producer, mut consumer) = queue.ends().unwrap();
     std::thread::scope(|s| {
         s.spawn(move || {
             let mut seq = 0;
@@ -45,7 +47,10 @@ fn two_threads_queue_keeps_order_and_contents() {
                 })
             };
             for d in &batch[..got] {
-                assert!(is_message(d, expected), "message {expected} corrupted: {d:?}");
+                assert!(
+                    is_message(d, expected),
+                    "message {expected} corrupted: {d:?}"
+                );
                 expected += 1;
             }
         }
@@ -65,7 +70,7 @@ fn checksum(bytes: &[u8]) -> i64 {
 /// reversed. Every request must come back once, with the right checksum and data.
 #[test]
 fn two_threads_client_server_round_trips_with_checksums() {
-    const REQUESTS: u64 = 100_000;
+    const REQUESTS: u64 = 50_000;
     let mut region = HeapRegion::new(RingConfig {
         capacity: 8,
         payload_slot_size: 256,
@@ -88,7 +93,7 @@ fn two_threads_client_server_round_trips_with_checksums() {
                         retry(|| server.respond(&request, sum, &payload[..n]));
                         answered += 1;
                     }
-                    Err(RingError::Empty) => std::hint::spin_loop(),
+                    Err(RingError::Empty) => std::thread::yield_now(),
                     Err(error) => panic!("daemon: {error}"),
                 }
             }
@@ -113,13 +118,16 @@ fn two_threads_client_server_round_trips_with_checksums() {
             match client.poll(&mut out) {
                 Ok(done) => {
                     assert_eq!(done.status, Status::Done);
-                    let mut data = outstanding.remove(&done.id.0).expect("unknown or duplicate id");
+                    let mut data = outstanding
+                        .remove(&done.id.0)
+                        .expect("unknown or duplicate id");
                     data.reverse();
                     assert_eq!(done.ret, checksum(&data));
                     assert_eq!(&out[..done.payload_len as usize], &data[..]);
                     received += 1;
                 }
-                Err(RingError::Empty) => std::hint::spin_loop(),
+                // The host may have fewer free cores than busy threads: let the daemon run.
+                Err(RingError::Empty) => std::thread::yield_now(),
                 Err(error) => panic!("poll: {error}"),
             }
         }

@@ -1,7 +1,12 @@
 //! Everything the peer writes is validated: corrupted headers, impossible indices,
 //! bad descriptors. Each must give an error value, never a panic or a stray access.
 //! The last tests are the bounded, always-run twin of the cargo-fuzz target.
+// Under `--cfg loom` only tests/loom.rs is built (the region code is compiled out).
+#![cfg(not(loom))]
 
+mod common;
+
+use common::fuzz::drive;
 use proptest::prelude::*;
 use syscall_ring::{Descriptor, HeapRegion, Opcode, RequestId, RingConfig, RingError};
 use syscall_ring::{RingLayout, SharedRegion, Status, INDEX_PADDING};
@@ -41,16 +46,45 @@ fn a_fresh_region_attaches() {
 
 #[test]
 fn corrupted_header_is_refused() {
-    let cases: [(&str, fn(&mut [u8]), RingError); 9] = [
+    type Corruption = (&'static str, fn(&mut [u8]), RingError);
+    let cases: [Corruption; 9] = [
         ("magic", |b| b[MAGIC] ^= 1, RingError::BadMagic),
         ("version", |b| put_u32(b, VERSION, 2), RingError::BadVersion),
-        ("capacity not a power of two", |b| put_u32(b, CAPACITY, 3), RingError::BadHeader),
-        ("capacity too large", |b| put_u32(b, CAPACITY, 1 << 20), RingError::BadHeader),
-        ("descriptor size", |b| put_u32(b, DESCRIPTOR_SIZE, 64), RingError::BadHeader),
-        ("payload slot size", |b| put_u32(b, PAYLOAD_SLOT_SIZE, 100), RingError::BadHeader),
-        ("slot offset", |b| put_u32(b, REQUEST_SLOTS, 8), RingError::BadHeader),
-        ("payload length", |b| put_u32(b, PAYLOAD_AREA_LEN, u32::MAX), RingError::BadHeader),
-        ("region length", |b| put_u32(b, REGION_LEN, 1 << 30), RingError::BadHeader),
+        (
+            "capacity not a power of two",
+            |b| put_u32(b, CAPACITY, 3),
+            RingError::BadHeader,
+        ),
+        (
+            "capacity too large",
+            |b| put_u32(b, CAPACITY, 1 << 20),
+            RingError::BadHeader,
+        ),
+        (
+            "descriptor size",
+            |b| put_u32(b, DESCRIPTOR_SIZE, 64),
+            RingError::BadHeader,
+        ),
+        (
+            "payload slot size",
+            |b| put_u32(b, PAYLOAD_SLOT_SIZE, 100),
+            RingError::BadHeader,
+        ),
+        (
+            "slot offset",
+            |b| put_u32(b, REQUEST_SLOTS, 8),
+            RingError::BadHeader,
+        ),
+        (
+            "payload length",
+            |b| put_u32(b, PAYLOAD_AREA_LEN, u32::MAX),
+            RingError::BadHeader,
+        ),
+        (
+            "region length",
+            |b| put_u32(b, REGION_LEN, 1 << 30),
+            RingError::BadHeader,
+        ),
     ];
     for (what, corrupt, expected) in cases {
         let mut region = HeapRegion::new(SMALL).unwrap();
@@ -67,7 +101,10 @@ fn header_claiming_more_than_the_mapping_is_refused() {
     let header = big.header();
     // SAFETY: RingHeader is plain integers; the copy is byte-for-byte.
     let raw = unsafe {
-        std::slice::from_raw_parts((&header as *const syscall_ring::RingHeader).cast::<u8>(), 128)
+        std::slice::from_raw_parts(
+            (&header as *const syscall_ring::RingHeader).cast::<u8>(),
+            128,
+        )
     };
     bytes[..128].copy_from_slice(raw);
     let mut region = HeapRegion::from_bytes(&bytes);
@@ -137,7 +174,9 @@ impl Peer {
     }
 }
 
-fn with_ends(test: impl FnOnce(&Peer, &mut syscall_ring::Client<'_>, &mut syscall_ring::Server<'_>)) {
+fn with_ends(
+    test: impl FnOnce(&Peer, &mut syscall_ring::Client<'_>, &mut syscall_ring::Server<'_>),
+) {
     let mut region = HeapRegion::new(SMALL).unwrap();
     let base = region.as_ptr();
     let mut shared = region.attach().unwrap();
@@ -216,18 +255,43 @@ fn forged_responses_are_errors() {
         let forgeries = [
             (Descriptor { status: 7, ..good }, RingError::BadStatus),
             (Descriptor { status: 0, ..good }, RingError::BadStatus),
-            (Descriptor { payload_len: 129, ..good }, RingError::PayloadOutOfBounds),
             (
-                Descriptor { payload_offset: layout.payload_buffer(id.tag() + 1), ..good },
+                Descriptor {
+                    payload_len: 129,
+                    ..good
+                },
                 RingError::PayloadOutOfBounds,
             ),
-            (Descriptor { id: id.0 + (1 << 32), ..good }, RingError::UnknownRequest),
-            (Descriptor { id: RequestId::new(77, id.generation()).0, ..good }, RingError::UnknownRequest),
+            (
+                Descriptor {
+                    payload_offset: layout.payload_buffer(id.tag() + 1),
+                    ..good
+                },
+                RingError::PayloadOutOfBounds,
+            ),
+            (
+                Descriptor {
+                    id: id.0 + (1 << 32),
+                    ..good
+                },
+                RingError::UnknownRequest,
+            ),
+            (
+                Descriptor {
+                    id: RequestId::new(77, id.generation()).0,
+                    ..good
+                },
+                RingError::UnknownRequest,
+            ),
         ];
         for (index, (forged, expected)) in forgeries.into_iter().enumerate() {
             peer.forge_response(index as u32, forged);
             assert_eq!(client.poll(&mut [0; 8]), Err(expected), "{forged:?}");
-            assert_eq!(client.in_flight(), 1, "a bad response must not free the tag");
+            assert_eq!(
+                client.in_flight(),
+                1,
+                "a bad response must not free the tag"
+            );
         }
         // And the real answer still completes the request.
         peer.forge_response(6, good);
@@ -236,53 +300,6 @@ fn forged_responses_are_errors() {
 }
 
 // ---- bounded fuzzing: the always-run twin of fuzz/fuzz_targets/validators.rs ----
-
-/// Bytes past the region, checked after the run: any write outside it shows here.
-const CANARY: u8 = 0xA5;
-
-/// Drives both ends over a region whose bytes are arbitrary, and asserts only that
-/// nothing panics and nothing outside the region is written.
-fn drive(region_bytes: &[u8], ops: &[u8]) {
-    let layout = RingLayout::new(SMALL).unwrap();
-    let len = layout.region_len as usize;
-    let mut memory = vec![CANARY; len + 4096];
-    memory[..region_bytes.len().min(len)].copy_from_slice(&region_bytes[..region_bytes.len().min(len)]);
-    let mut region = HeapRegion::from_bytes(&memory);
-    let base = region.as_ptr();
-    {
-        // SAFETY: the allocation is live for the block; we pass only the region's part.
-        let Ok(mut shared) = (unsafe { SharedRegion::attach(base, len) }) else {
-            return;
-        };
-        let Ok((mut client, mut server)) = shared.split() else {
-            return;
-        };
-        let mut buffer = [0u8; 256];
-        for &op in ops {
-            match op % 4 {
-                0 => {
-                    let _ = client.submit(Opcode::Write, [op as u64; 6], &buffer[..op as usize % 200]);
-                }
-                1 => {
-                    if let Ok(request) = server.next_request() {
-                        let n = server.read_payload(&request, &mut buffer).unwrap_or(0);
-                        let _ = server.respond(&request, n as i64, &buffer[..n]);
-                    }
-                }
-                2 => {
-                    let _ = client.poll(&mut buffer);
-                }
-                _ => {
-                    // Play the peer: flip a byte anywhere in the region mid-run.
-                    let at = (op as usize * 7919) % len;
-                    // SAFETY: `at < len`; single-threaded.
-                    unsafe { *base.add(at) ^= op };
-                }
-            }
-        }
-    }
-    assert!(region.bytes_mut()[len..len + 4096].iter().all(|&b| b == CANARY));
-}
 
 /// A valid region with its indices and descriptors overwritten by `noise`.
 fn valid_region_with_noise(noise: &[(u16, u8)]) -> Vec<u8> {
@@ -298,7 +315,7 @@ fn valid_region_with_noise(noise: &[(u16, u8)]) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512), ops in proptest::collection::vec(any::<u8>(), 0..64)) {

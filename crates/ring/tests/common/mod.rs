@@ -1,36 +1,11 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use syscall_ring::sync::SlotCell;
-use syscall_ring::{Consumer, Descriptor, Producer, QueueIndices, RingError};
+pub mod fuzz;
 
-/// A queue in ordinary memory (no region), for the queue-level tests.
-pub struct HeapQueue {
-    pub indices: QueueIndices,
-    pub slots: Vec<SlotCell<Descriptor>>,
-}
+use syscall_ring::{Descriptor, RingError};
 
-impl HeapQueue {
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            indices: QueueIndices::new(),
-            slots: (0..capacity)
-                .map(|_| SlotCell::new(Descriptor::default()))
-                .collect(),
-        }
-    }
-
-    /// Both ends; each test makes them once.
-    pub fn ends(&self) -> (Producer<'_>, Consumer<'_>) {
-        // SAFETY: one producer and one consumer per queue.
-        unsafe {
-            (
-                Producer::new(&self.indices, &self.slots).unwrap(),
-                Consumer::new(&self.indices, &self.slots).unwrap(),
-            )
-        }
-    }
-}
+pub use syscall_ring::HeapQueue;
 
 /// A descriptor whose every field is derived from `seq`, so a torn or misplaced copy
 /// shows up as a checksum mismatch.
@@ -65,7 +40,7 @@ pub fn retry<T>(mut f: impl FnMut() -> Result<T, RingError>) -> T {
             Ok(value) => return value,
             Err(RingError::Full | RingError::Empty) => {
                 spins += 1;
-                if spins % 64 == 0 {
+                if spins % 16 == 0 {
                     std::thread::yield_now();
                 } else {
                     std::hint::spin_loop();
@@ -73,5 +48,17 @@ pub fn retry<T>(mut f: impl FnMut() -> Result<T, RingError>) -> T {
             }
             Err(error) => panic!("ring error: {error}"),
         }
+    }
+}
+
+/// Both ends through a shared borrow, so a test can also poke the indices as a
+/// misbehaving peer would. Each test calls this once per queue.
+pub fn ends_shared(queue: &HeapQueue) -> (syscall_ring::Producer<'_>, syscall_ring::Consumer<'_>) {
+    // SAFETY: the test makes one pair per queue.
+    unsafe {
+        (
+            syscall_ring::Producer::new(&queue.indices, &queue.slots).unwrap(),
+            syscall_ring::Consumer::new(&queue.indices, &queue.slots).unwrap(),
+        )
     }
 }
