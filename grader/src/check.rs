@@ -161,6 +161,11 @@ struct Pattern {
     any_nonce: Option<Regex>,
     /// The first line that matched `any_nonce` but not `strict`.
     wrong_nonce: Option<usize>,
+    /// The literal text the pattern starts with (`hello: vmx=1 ` for `^hello: vmx=1 .*`).
+    literal: String,
+    /// The line that came closest: it starts like `literal` but departs from it
+    /// (`hello: vmx=0 ...`), as (characters in common, line number).
+    closest: Option<(usize, usize)>,
 }
 
 impl Pattern {
@@ -176,6 +181,12 @@ impl Pattern {
             strict,
             any_nonce,
             wrong_nonce: None,
+            literal: template
+                .trim_start_matches('^')
+                .chars()
+                .take_while(|c| !r"\.*+?()[]{}|$^".contains(*c))
+                .collect(),
+            closest: None,
         })
     }
 
@@ -185,6 +196,19 @@ impl Pattern {
         }
         if self.wrong_nonce.is_none() && self.any_nonce.as_ref().is_some_and(|r| r.is_match(line)) {
             self.wrong_nonce = Some(number);
+        }
+        let common = line
+            .chars()
+            .zip(self.literal.chars())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let len = self.literal.chars().count();
+        if common >= 4
+            && common < len
+            && 2 * common >= len
+            && self.closest.is_none_or(|(best, _)| common >= best)
+        {
+            self.closest = Some((common, number));
         }
         false
     }
@@ -332,6 +356,9 @@ impl Grading {
                     let mut why = format!("no line matched `{}`", p.shown);
                     if let Some(&after) = matched.last() {
                         why += &format!(" after line {after}");
+                    }
+                    if let Some((_, n)) = p.closest {
+                        why += &format!("; closest: line {n} `{}`", self.lines[n - 1]);
                     }
                     if let Some(n) = p.wrong_nonce {
                         why += &format!(

@@ -179,3 +179,30 @@ impl CurrentLab {
         CurrentLab::parse(&std::fs::read_to_string(root.join(CURRENT_LAB)).ok()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::check::check;
+    use crate::labs::smoke;
+
+    #[test]
+    fn a_check_that_can_pass_without_the_nonce_is_rejected() {
+        let mut lab = smoke::lab();
+        lab.checks
+            .push(check("hard-coded", 1).lines(&["^hello: vmx=1"]));
+        let err = lab.validate().unwrap_err();
+        assert!(err.contains("can pass without this run's nonce"), "{err}");
+        // Under an anchored parent it is fine.
+        let last = lab.checks.pop().unwrap();
+        lab.checks.push(last.parent("boots and prints its banner"));
+        lab.validate().unwrap();
+    }
+
+    #[test]
+    fn a_parent_must_come_first() {
+        let mut lab = smoke::lab();
+        lab.checks
+            .insert(0, check("early", 1).parent("no kernel panic"));
+        assert!(lab.validate().unwrap_err().contains("before it"));
+    }
+}

@@ -154,8 +154,17 @@ pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
     })
     .map_err(|e| e.to_string())?;
 
+    // Stopped on the guest's exit line (the usual end): say so, with its code.
+    let ended = match outcome.ended {
+        Ended::Stopped => grading
+            .lines()
+            .last()
+            .and_then(|l| machine::parse_exit_line(l))
+            .map_or(Ended::Stopped, Ended::GuestExit),
+        ended => ended,
+    };
     let pending_at_end = grading.pending();
-    grading.finish(&outcome.ended, outcome.elapsed);
+    grading.finish(&ended, outcome.elapsed);
     printer.advance(&grading);
 
     let results: Vec<CheckResult> = (0..lab.checks.len())
@@ -180,7 +189,7 @@ pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
         machine,
         nonce,
         timeout,
-        ended: outcome.ended,
+        ended,
         elapsed: outcome.elapsed,
         pending_at_end,
         results,
@@ -196,14 +205,13 @@ pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
     Ok(run)
 }
 
-/// `path` relative to the current directory when it lies under it (shorter to read).
+/// `path` relative to the current directory when it lies under it (shorter to read),
+/// else absolute.
 pub fn shown(path: &Path) -> String {
     let abs = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| cwd.canonicalize().ok())
-        .and_then(|cwd| abs.strip_prefix(cwd).ok().map(Path::to_path_buf))
-        .unwrap_or(abs)
-        .display()
-        .to_string()
+    let cwd = std::env::current_dir().and_then(|d| d.canonicalize()).ok();
+    match cwd.as_deref().filter(|d| d.parent().is_some()) {
+        Some(cwd) => abs.strip_prefix(cwd).unwrap_or(&abs).display().to_string(),
+        None => abs.display().to_string(),
+    }
 }

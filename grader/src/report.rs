@@ -14,13 +14,22 @@ use crate::check::{Grading, Status};
 use crate::lab::Lab;
 use crate::{shown, GradeRun, Options};
 
+/// `println!` that ignores a closed standard output (`grader | head` must not panic).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Prints each check's line in declaration order as soon as it and those before it are
 /// decided: `== Test name == ` while it is pending, then `name: PASS (1.2s, 2/2)`.
 pub struct Printer {
     out_dir: PathBuf,
     verbose: bool,
     next: usize,
-    /// The `== Test name == ` of check `next` is printed and its result is not.
+    /// The `== Test name == ` of check `next` was printed.
+    announced: bool,
+    /// ... and the cursor is still on its line.
     open: bool,
 }
 
@@ -30,6 +39,7 @@ impl Printer {
             out_dir: out_dir.to_path_buf(),
             verbose,
             next: 0,
+            announced: false,
             open: false,
         }
     }
@@ -47,7 +57,7 @@ impl Printer {
             .as_deref()
             .map(|t| format!(" ({t} tree)"))
             .unwrap_or_default();
-        println!(
+        say!(
             "grading {}{tree} on {machine}: {} checks, {} points, timeout {} (base {} x {}), nonce {nonce}",
             lab.name,
             lab.checks.len(),
@@ -57,7 +67,7 @@ impl Printer {
             opts.timeout_scale
         );
         if let Some(why) = lab.needs.lacking_on(machine) {
-            println!("warning: {why}");
+            say!("warning: {why}");
         }
     }
 
@@ -65,10 +75,10 @@ impl Printer {
     pub fn serial(&mut self, line: &str) {
         if self.verbose {
             if self.open {
-                println!();
+                say!("");
                 self.open = false;
             }
-            println!("  | {line}");
+            say!("  | {line}");
         }
     }
 
@@ -77,21 +87,19 @@ impl Printer {
         let checks = grading.checks();
         while self.next < checks.len() {
             let c = &checks[self.next];
-            if !self.open {
-                print!("== Test {} == ", c.name);
+            if !self.announced {
+                self.announced = true;
                 self.open = true;
+                let _ = write!(std::io::stdout(), "== Test {} == ", c.name);
+                let _ = std::io::stdout().flush();
             }
             let status = grading.status(self.next);
             if !status.decided() {
-                if self.verbose {
-                    println!();
-                    self.open = false;
-                }
                 break;
             }
             let at = grading.decided_at(self.next).unwrap_or_default();
             let got = if *status == Status::Pass { c.points } else { 0 };
-            println!(
+            say!(
                 "{}: {} ({:.1}s, {got}/{} points)",
                 c.name,
                 status.word(),
@@ -100,20 +108,21 @@ impl Printer {
             );
             match status {
                 Status::Fail(why) => {
-                    println!("    why:  {why}");
+                    say!("    why:  {why}");
                     if !c.hint.is_empty() {
-                        println!("    hint: {}", c.hint);
+                        say!("    hint: {}", c.hint);
                     }
-                    println!(
+                    say!(
                         "    output saved to {}",
                         shown(&failure_path(&self.out_dir, c.name))
                     );
                 }
                 Status::Skipped(parent) => {
-                    println!("    skipped: it builds on `{parent}`, which did not pass")
+                    say!("    skipped: it builds on `{parent}`, which did not pass")
                 }
                 _ => {}
             }
+            self.announced = false;
             self.open = false;
             self.next += 1;
         }
@@ -121,27 +130,27 @@ impl Printer {
     }
 
     pub fn summary(&self, run: &GradeRun, json: Option<&Path>) {
-        println!("run ({:.1}s): {}", run.elapsed.as_secs_f64(), run.ended);
+        say!("run ({:.1}s): {}", run.elapsed.as_secs_f64(), run.ended);
         if matches!(run.ended, Ended::Timeout(_)) {
-            println!(
+            say!(
                 "     still pending at the timeout: {}",
                 run.pending_at_end.join("; ")
             );
-            println!(
+            say!(
                 "     a slow machine? try --timeout-scale 2; a hung guest? read the transcript's last lines"
             );
         }
         if let Some(panic) = panic_message(run) {
-            println!("     the kernel panicked:");
+            say!("     the kernel panicked:");
             for line in panic {
-                println!("     | {line}");
+                say!("     | {line}");
             }
         }
-        println!("transcript: {}", shown(&run.transcript));
+        say!("transcript: {}", shown(&run.transcript));
         if let Some(json) = json {
-            println!("results.json: {}", shown(json));
+            say!("results.json: {}", shown(json));
         }
-        println!("{}: {}/{}", run.lab, run.score(), run.max_score());
+        say!("{}: {}/{}", run.lab, run.score(), run.max_score());
     }
 }
 

@@ -110,6 +110,10 @@ fn qemu_run_fails_exactly_the_vmx_and_uintr_checks() {
     };
     assert!(why.contains("no line matched `^hello: vmx=1"), "{why}");
     assert!(why.contains("the guest exited with code 0"), "{why}");
+    assert!(
+        why.contains("closest: line 4 `hello: vmx=0 uintr=0"),
+        "{why}"
+    );
 }
 
 #[test]
