@@ -14,13 +14,6 @@ use crate::check::{Grading, Status};
 use crate::lab::Lab;
 use crate::{shown, GradeRun, Options};
 
-/// `println!` that ignores a closed standard output (`grader | head` must not panic).
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-
 /// Prints each check's line in declaration order as soon as it and those before it are
 /// decided: `== Test name == ` while it is pending, then `name: PASS (1.2s, 2/2)`.
 pub struct Printer {
@@ -57,7 +50,7 @@ impl Printer {
             .as_deref()
             .map(|t| format!(" ({t} tree)"))
             .unwrap_or_default();
-        say!(
+        println!(
             "grading {}{tree} on {machine}: {} checks, {} points, timeout {} (base {} x {}), nonce {nonce}",
             lab.name,
             lab.checks.len(),
@@ -67,7 +60,7 @@ impl Printer {
             opts.timeout_scale
         );
         if let Some(why) = lab.needs.lacking_on(machine) {
-            say!("warning: {why}");
+            println!("warning: {why}");
         }
     }
 
@@ -75,10 +68,10 @@ impl Printer {
     pub fn serial(&mut self, line: &str) {
         if self.verbose {
             if self.open {
-                say!("");
+                println!();
                 self.open = false;
             }
-            say!("  | {line}");
+            println!("  | {line}");
         }
     }
 
@@ -90,7 +83,7 @@ impl Printer {
             if !self.announced {
                 self.announced = true;
                 self.open = true;
-                let _ = write!(std::io::stdout(), "== Test {} == ", c.name);
+                print!("== Test {} == ", c.name);
                 let _ = std::io::stdout().flush();
             }
             let status = grading.status(self.next);
@@ -99,7 +92,7 @@ impl Printer {
             }
             let at = grading.decided_at(self.next).unwrap_or_default();
             let got = if *status == Status::Pass { c.points } else { 0 };
-            say!(
+            println!(
                 "{}: {} ({:.1}s, {got}/{} points)",
                 c.name,
                 status.word(),
@@ -108,17 +101,17 @@ impl Printer {
             );
             match status {
                 Status::Fail(why) => {
-                    say!("    why:  {why}");
+                    println!("    why:  {why}");
                     if !c.hint.is_empty() {
-                        say!("    hint: {}", c.hint);
+                        println!("    hint: {}", c.hint);
                     }
-                    say!(
+                    println!(
                         "    output saved to {}",
                         shown(&failure_path(&self.out_dir, c.name))
                     );
                 }
                 Status::Skipped(parent) => {
-                    say!("    skipped: it builds on `{parent}`, which did not pass")
+                    println!("    skipped: it builds on `{parent}`, which did not pass")
                 }
                 _ => {}
             }
@@ -130,27 +123,27 @@ impl Printer {
     }
 
     pub fn summary(&self, run: &GradeRun, json: Option<&Path>) {
-        say!("run ({:.1}s): {}", run.elapsed.as_secs_f64(), run.ended);
+        println!("run ({:.1}s): {}", run.elapsed.as_secs_f64(), run.ended);
         if matches!(run.ended, Ended::Timeout(_)) {
-            say!(
+            println!(
                 "     still pending at the timeout: {}",
                 run.pending_at_end.join("; ")
             );
-            say!(
+            println!(
                 "     a slow machine? try --timeout-scale 2; a hung guest? read the transcript's last lines"
             );
         }
         if let Some(panic) = panic_message(run) {
-            say!("     the kernel panicked:");
+            println!("     the kernel panicked:");
             for line in panic {
-                say!("     | {line}");
+                println!("     | {line}");
             }
         }
-        say!("transcript: {}", shown(&run.transcript));
+        println!("transcript: {}", shown(&run.transcript));
         if let Some(json) = json {
-            say!("results.json: {}", shown(json));
+            println!("results.json: {}", shown(json));
         }
-        say!("{}: {}/{}", run.lab, run.score(), run.max_score());
+        println!("{}: {}/{}", run.lab, run.score(), run.max_score());
     }
 }
 
