@@ -11,6 +11,7 @@ pub use loom::sync::atomic::{AtomicU32, Ordering};
 #[cfg(not(loom))]
 pub use core::sync::atomic::{AtomicU32, Ordering};
 
+// ANCHOR: slot_cell
 /// One descriptor slot in shared memory.
 ///
 /// The peer may write the slot at any time (if it breaks the protocol), so the slot is
@@ -49,6 +50,7 @@ impl<T: Copy> SlotCell<T> {
         unsafe { core::ptr::write_volatile(self.0.get(), value) }
     }
 }
+// ANCHOR_END: slot_cell
 
 /// One descriptor slot, tracked by loom so that an unsynchronised access is reported
 /// as a data race.

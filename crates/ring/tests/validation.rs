@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::fuzz::drive;
+use common::fuzz::{drive, valid_region_with_noise};
 use proptest::prelude::*;
 use syscall_ring::{Descriptor, HeapRegion, Opcode, RequestId, RingConfig, RingError};
 use syscall_ring::{RingLayout, SharedRegion, Status, INDEX_PADDING};
@@ -300,19 +300,6 @@ fn forged_responses_are_errors() {
 }
 
 // ---- bounded fuzzing: the always-run twin of fuzz/fuzz_targets/validators.rs ----
-
-/// A valid region with its indices and descriptors overwritten by `noise`.
-fn valid_region_with_noise(noise: &[(u16, u8)]) -> Vec<u8> {
-    let mut region = HeapRegion::new(SMALL).unwrap();
-    let len = RingLayout::new(SMALL).unwrap().region_len as usize;
-    let bytes = region.bytes_mut();
-    for &(at, value) in noise {
-        // Skip the header (offsets 0..128): the point is to get past attach.
-        let at = 128 + at as usize % (len - 128);
-        bytes[at] = value;
-    }
-    bytes[..len].to_vec()
-}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]

@@ -59,3 +59,16 @@ pub fn drive(region_bytes: &[u8], ops: &[u8]) {
         .iter()
         .all(|&b| b == CANARY));
 }
+
+/// A valid region with its indices and descriptors overwritten by `noise`.
+pub fn valid_region_with_noise(noise: &[(u16, u8)]) -> Vec<u8> {
+    let mut region = HeapRegion::new(SMALL).unwrap();
+    let len = RingLayout::new(SMALL).unwrap().region_len as usize;
+    let bytes = region.bytes_mut();
+    for &(at, value) in noise {
+        // Skip the header (offsets 0..128): the point is to get past attach.
+        let at = 128 + at as usize % (len - 128);
+        bytes[at] = value;
+    }
+    bytes[..len].to_vec()
+}
