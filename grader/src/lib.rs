@@ -15,7 +15,9 @@ pub mod report;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use machine::{Emulator, Ended, Flow, Spec};
 
@@ -139,20 +141,36 @@ pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
     spec.transcript = out_dir.join("serial.log");
 
     let mut grading = Grading::new(&lab.checks, &nonce)?;
-    let mut printer = Printer::new(&out_dir, opts.verbose);
-    printer.header(lab, opts, machine, timeout, &nonce);
+    let printer = Mutex::new(Printer::new(&out_dir, opts.verbose));
+    let print = || printer.lock().unwrap_or_else(|e| e.into_inner());
+    print().header(lab, opts, machine, timeout, &nonce);
 
-    let outcome = machine::run(&spec, |line, at| {
-        printer.serial(line);
-        grading.feed(line, at);
-        printer.advance(&grading);
-        if grading.all_decided() {
-            Flow::Stop
-        } else {
-            Flow::Continue
-        }
+    let running = AtomicBool::new(true);
+    let start = Instant::now();
+    let outcome = std::thread::scope(|s| {
+        // Speaks up when the guest is quiet for long (see `Printer::note_if_quiet`).
+        s.spawn(|| {
+            while running.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(200));
+                print().note_if_quiet(start.elapsed(), timeout);
+            }
+        });
+        let outcome = machine::run(&spec, |line, at| {
+            let mut p = print();
+            p.serial(line);
+            grading.feed(line, at);
+            p.advance(&grading);
+            if grading.all_decided() {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        });
+        running.store(false, Ordering::Relaxed);
+        outcome
     })
     .map_err(|e| e.to_string())?;
+    let mut printer = printer.into_inner().unwrap_or_else(|e| e.into_inner());
 
     // Stopped on the guest's exit line (the usual end): say so, with its code.
     let ended = match outcome.ended {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use machine::{Emulator, Ended};
 use serde::Serialize;
@@ -24,7 +24,14 @@ pub struct Printer {
     announced: bool,
     /// ... and the cursor is still on its line.
     open: bool,
+    /// When the guest last printed a line (or the run started).
+    last_line: Instant,
+    /// When the last "still waiting" note was printed.
+    last_note: Instant,
 }
+
+/// Silence after which the grader says what it is still waiting for.
+pub const QUIET_NOTE: Duration = Duration::from_secs(15);
 
 impl Printer {
     pub fn new(out_dir: &Path, verbose: bool) -> Self {
@@ -34,6 +41,8 @@ impl Printer {
             next: 0,
             announced: false,
             open: false,
+            last_line: Instant::now(),
+            last_note: Instant::now(),
         }
     }
 
@@ -66,6 +75,7 @@ impl Printer {
 
     /// A serial line (shown only with --verbose).
     pub fn serial(&mut self, line: &str) {
+        self.last_line = Instant::now();
         if self.verbose {
             if self.open {
                 println!();
@@ -73,6 +83,26 @@ impl Printer {
             }
             println!("  | {line}");
         }
+    }
+
+    /// After [`QUIET_NOTE`] without a serial line (and then every [`QUIET_NOTE`]), says
+    /// that the grader is still waiting and how long it will, so a hung guest is never
+    /// a silent terminal.
+    pub fn note_if_quiet(&mut self, elapsed: Duration, timeout: Duration) {
+        let now = Instant::now();
+        if now - self.last_line < QUIET_NOTE || now - self.last_note < QUIET_NOTE {
+            return;
+        }
+        self.last_note = now;
+        if self.open {
+            println!();
+            self.open = false;
+        }
+        println!(
+            "    ... still waiting: no serial output for {:.0}s; the timeout kills the run in {:.0}s",
+            (now - self.last_line).as_secs_f64(),
+            timeout.saturating_sub(elapsed).as_secs_f64()
+        );
     }
 
     /// Prints every check that is now decided and has no undecided check before it.
