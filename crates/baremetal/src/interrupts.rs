@@ -249,6 +249,13 @@ pub fn init_cpu(cpu: usize) {
             IdtEntry::interrupt_gate(stubs + 16 * v as u64, code.0, ist)
         })
     });
+    // Loading a TSS marks its descriptor busy, and `ltr` of a busy descriptor faults:
+    // when this CPU's tables are loaded already (a hypervisor entered from this very
+    // kernel, in the bare-metal self-test), keep them.
+    let gdt_base = gdt as *const GlobalDescriptorTable as u64;
+    if x86_64::instructions::tables::sgdt().base.as_u64() == gdt_base {
+        return;
+    }
     gdt.load();
     // SAFETY: the selectors come from the GDT just loaded; the IDT is 'static.
     unsafe {
@@ -262,4 +269,15 @@ pub fn init_cpu(cpu: usize) {
             base: VirtAddr::from_ptr(idt.as_ptr()),
         });
     }
+}
+
+/// This CPU's kernel code, data and TSS selectors (after [`init_cpu`]).
+pub fn selectors(cpu: usize) -> (u16, u16, u16) {
+    let (_, [code, data, tss]) = GDT[cpu].get().expect("init_cpu not called");
+    (code.0, data.0, tss.0)
+}
+
+/// The address of this CPU's TSS (after [`init_cpu`]).
+pub fn tss_base(cpu: usize) -> u64 {
+    TSS[cpu].get().expect("init_cpu not called") as *const TaskStateSegment as u64
 }

@@ -18,6 +18,16 @@ pub fn init() {
     *SERIAL.lock() = Some(port);
 }
 
+/// Uses COM1 as someone else (firmware, Linux) programmed it, without resetting it:
+/// a reset would drop the bytes still in its FIFO. The hypervisor does this.
+pub fn attach() {
+    let mut serial = SERIAL.lock();
+    if serial.is_none() {
+        // SAFETY: as in `init`; the port is only written, never reprogrammed.
+        *serial = Some(unsafe { SerialPort::new(COM1) });
+    }
+}
+
 #[doc(hidden)]
 pub fn _print(args: fmt::Arguments) {
     // Interrupts stay as they are: kernels of the lab print from interrupt handlers only

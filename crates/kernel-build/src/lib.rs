@@ -25,3 +25,25 @@ pub fn link_kernel(base: u64) {
     }
     println!("cargo:rerun-if-changed={script}");
 }
+
+/// Link the calling package's binaries as a position-independent flat image with the
+/// linker script `script` (the hypervisor: the driver chooses its virtual address, and
+/// the image's entry stub applies its own relocations).
+pub fn link_pie_image(script: &str) {
+    for arg in [
+        "-nostartfiles".to_string(),
+        "-nostdlib".to_string(),
+        "-static-pie".to_string(),
+        format!("-Wl,-T,{script}"),
+        "-Wl,--no-dynamic-linker".to_string(),
+        // Write each relocation's addend into the image too, so that fields such as
+        // the header's entry offset hold their link-time (base 0) value in the file.
+        "-Wl,--apply-dynamic-relocs".to_string(),
+        "-Wl,--build-id=none".to_string(),
+        "-Wl,--no-eh-frame-hdr".to_string(),
+        "-Wl,-z,norelro".to_string(),
+    ] {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
+    println!("cargo:rerun-if-changed={script}");
+}

@@ -1,0 +1,23 @@
+//! Constants the hypervisor shares with the driver (driver/include/crtos.h) and with
+//! Linux user space (the CPUID signature, the hypercall numbers).
+
+/// The hypervisor's version, answered by CPUID 0x40000001 and the QUERY hypercall.
+pub const HV_VERSION: u64 = 1;
+
+/// CPUID 0x40000000 returns this in EBX, ECX, EDX: 12 ASCII bytes.
+pub const CPUID_SIGNATURE: &[u8; 12] = b"crtos-lab-hv";
+/// The highest hypervisor CPUID leaf.
+pub const CPUID_MAX_LEAF: u32 = 0x4000_0001;
+
+/// Per-CPU area: host stack, VMXON region, VMCS, MSR bitmap (see `percpu.rs`).
+pub const PERCPU_SIZE: u64 = 128 * 1024;
+/// The most CPUs the hypervisor manages.
+pub const MAX_CPUS: usize = baremetal::acpi::MAX_CPUS;
+
+/// Sizes of the reservation's three ranges, which follow each other in this order
+/// (mirrors CRTOS_HV_SIZE, CRTOS_RTOS_SIZE, CRTOS_SHARED_SIZE in crtos.h).
+pub const RTOS_SIZE: u64 = 32 << 20;
+pub const SHARED_SIZE: u64 = 4 << 20;
+
+/// Bytes of the hypervisor's heap (buddy_system_allocator), taken from its range.
+pub const HEAP_SIZE: u64 = 1 << 20;

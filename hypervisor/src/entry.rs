@@ -1,0 +1,117 @@
+//! How every CPU enters the hypervisor: the driver calls `hv_entry` on each online CPU
+//! (from `on_each_cpu`, interrupts off), in Linux's context, through the virtual
+//! address where it mapped the hypervisor's range.
+//!
+//! ```c
+//! int hv_entry(u64 cpu, u64 online_cpus, u64 max_cpus, u64 hv_phys, u64 hv_size, u64 hv_virt);
+//! ```
+//!
+//! The stub saves Linux's callee-saved registers, applies the image's relocations
+//! (first CPU only: the image is linked at 0 and runs wherever the driver mapped it),
+//! switches to this CPU's hypervisor stack and calls [`crate::hv_main`]. On success
+//! `hv_main` never returns: VMLAUNCH resumes Linux *as a guest* at label 3 below,
+//! with Linux's stack pointer, as if `hv_entry` had returned 0. On failure it returns
+//! a negative errno, which goes back to the driver the ordinary way.
+
+use core::arch::global_asm;
+
+/// The entry arguments, plus where Linux resumes; built on Linux's stack by the stub.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct EntryArgs {
+    pub cpu: u64,
+    pub online_cpus: u64,
+    pub max_cpus: u64,
+    pub hv_phys: u64,
+    pub hv_size: u64,
+    pub hv_virt: u64,
+    /// Linux's RSP and RIP at the point where `hv_entry` returns to the driver.
+    pub linux_rsp: u64,
+    pub linux_rip: u64,
+}
+
+/// 0 = not relocated, 1 = a CPU is relocating, 2 = done, 3 = failed.
+#[no_mangle]
+static mut HV_RELOCATION_STATE: u32 = 0;
+
+global_asm!(
+    r#"
+    .section .text
+    .global hv_entry
+hv_entry:
+    push rbp
+    push rbx
+    push r12
+    push r13
+    push r14
+    push r15
+    mov r12, rsp                    # Linux's stack at the return point
+    sub rsp, 8                      # keep the stack 16-byte aligned for the calls
+    lea rax, [rip + 3f]
+    push rax                        # EntryArgs.linux_rip
+    push r12                        # EntryArgs.linux_rsp
+    push r9                         # hv_virt
+    push r8                         # hv_size
+    push rcx                        # hv_phys
+    push rdx                        # max_cpus
+    push rsi                        # online_cpus
+    push rdi                        # cpu
+    mov r13, rsp                    # &EntryArgs
+    call hv_relocate
+    test eax, eax
+    jnz 1f
+    mov rdi, r13
+    call hv_stack_top               # this CPU's hypervisor stack, or 0 for bad arguments
+    test rax, rax
+    jz 2f
+    mov rsp, rax
+    mov rdi, r13
+    call hv_main                    # returns only on failure: rax = -errno
+    jmp 4f
+1:  mov rax, -8                     # -ENOEXEC: a relocation the stub cannot apply
+    jmp 4f
+2:  mov rax, -22                    # -EINVAL: bad entry arguments
+4:  mov rsp, r12
+3:  pop r15                         # Linux resumes here as a guest (RSP = r12)
+    pop r14
+    pop r13
+    pop r12
+    pop rbx
+    pop rbp
+    ret
+
+    # Adds the load address to every R_X86_64_RELATIVE relocation, once.
+    # Returns eax = 0 on success. Clobbers only caller-saved registers.
+hv_relocate:
+    lea rcx, [rip + HV_RELOCATION_STATE]
+    xor eax, eax
+    mov r8d, 1
+    lock cmpxchg dword ptr [rcx], r8d
+    jne 7f                          # another CPU relocates (or did): wait for it
+    lea rdi, [rip + __image_start]  # the load address (the link address is 0)
+    lea rsi, [rip + __rela_start]
+    lea rdx, [rip + __rela_end]
+5:  cmp rsi, rdx
+    jae 6f
+    cmp dword ptr [rsi + 8], 8      # r_info type: R_X86_64_RELATIVE
+    jne 8f
+    mov r9, [rsi]                   # r_offset
+    mov r10, [rsi + 16]             # r_addend
+    add r10, rdi
+    mov [rdi + r9], r10
+    add rsi, 24
+    jmp 5b
+6:  mov dword ptr [rcx], 2
+    xor eax, eax
+    ret
+8:  mov dword ptr [rcx], 3
+    mov eax, 1
+    ret
+7:  pause
+    mov eax, dword ptr [rcx]
+    cmp eax, 2
+    jb 7b
+    sub eax, 2                      # 2 -> 0 (ok), 3 -> 1 (failed)
+    ret
+"#
+);

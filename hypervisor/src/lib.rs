@@ -1,0 +1,242 @@
+//! The Type-1.5 hypervisor of the lab (after RVM1.5 and Jailhouse).
+//!
+//! Linux is already running when the driver calls [`entry`]'s `hv_entry` on every
+//! online CPU. Each CPU turns VMX on, builds a VMCS from its own live state and
+//! VMLAUNCHes, and Linux goes on as a guest that never noticed. From then on CPUID and
+//! VMCALL reach the hypervisor, and EPT keeps Linux out of the memory it must not touch.
+//!
+//! ```text
+//! hv_entry (entry.rs) ─► hv_main: first CPU: console, heap, host page table, EPT
+//!                               each CPU: check VMX + VMXON (lab 1)    ─┐ barrier: all or none
+//!                               each CPU: VMCS guest state (lab 1), host state, controls
+//!                               VMLAUNCH ─► Linux resumes as a guest
+//! VM exit ─► vmexit_handler (vmx/vmexit.rs) ─► CPUID / VMCALL (lab 1) / CR / MSR / EPT ...
+//! ```
+#![no_std]
+
+pub mod config;
+pub mod entry;
+pub mod guest_memory;
+mod header;
+pub mod hypercall;
+pub mod layout;
+pub mod memory;
+pub mod paging;
+pub mod percpu;
+pub mod vmx;
+
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+
+use baremetal::println;
+use entry::EntryArgs;
+use layout::Region;
+use percpu::PerCpu;
+use spin::Mutex;
+use vmx::vcpu::{hv_vmexit_entry, hv_vmlaunch, GeneralRegisters};
+use vmx::{ept, guest_state, vmcs, vmexit, vmxon, VmxError};
+
+/// Linux errno values `hv_entry` returns (negated).
+const EIO: i64 = 5;
+const ENOMEM: i64 = 12;
+const ENODEV: i64 = 19;
+const ETIMEDOUT: i64 = 110;
+
+/// What the first CPU sets up for all of them.
+#[derive(Clone, Copy, Default)]
+pub struct Globals {
+    pub host_cr3: u64,
+    pub eptp: u64,
+    /// The frame lent to Linux in place of closed memory (see vmexit.rs).
+    pub scratch_phys: u64,
+    pub scratch_virt: u64,
+}
+
+static GLOBALS: Mutex<Globals> = Mutex::new(Globals {
+    host_cr3: 0,
+    eptp: 0,
+    scratch_phys: 0,
+    scratch_virt: 0,
+});
+
+pub fn globals() -> Globals {
+    *GLOBALS.lock()
+}
+
+/// Progress of one enable, shared by the CPUs entering together.
+static ARRIVED: AtomicU64 = AtomicU64::new(0);
+static INIT_STATE: AtomicU8 = AtomicU8::new(INIT_PENDING);
+const INIT_PENDING: u8 = 0;
+const INIT_DONE: u8 = 1;
+const INIT_FAILED: u8 = 2;
+static VMX_ON_COUNT: AtomicU64 = AtomicU64::new(0);
+static VMX_FAILED: AtomicBool = AtomicBool::new(false);
+static DEPARTED: AtomicU64 = AtomicU64::new(0);
+static ONLINE: AtomicU64 = AtomicU64::new(0);
+
+/// Spins until `done()` or about a minute of emulated work has passed.
+fn wait_for(done: impl Fn() -> bool) -> bool {
+    for _ in 0..2_000_000_000u64 {
+        if done() {
+            return true;
+        }
+        core::hint::spin_loop();
+    }
+    false
+}
+
+#[no_mangle]
+extern "C" fn hv_stack_top(args: &EntryArgs) -> u64 {
+    Region::from_args(args).map_or(0, |r| PerCpu::stack_top(&r, args.cpu))
+}
+
+/// Called by `hv_entry` on this CPU's hypervisor stack. Returns only on failure.
+#[no_mangle]
+extern "C" fn hv_main(args: &EntryArgs) -> i64 {
+    let region = Region::from_args(args).expect("checked by hv_stack_top");
+    // SAFETY: this CPU's own area of the live range.
+    let cpu = unsafe { PerCpu::of(&region, args.cpu) };
+    let error = enter(cpu, &region, args);
+    depart(cpu);
+    -error
+}
+
+/// Every CPU that leaves (failure or DISABLE) passes here; the last one resets the
+/// shared progress for the next enable.
+pub(crate) fn depart(_cpu: &PerCpu) {
+    let online = ONLINE.load(Ordering::Acquire);
+    if DEPARTED.fetch_add(1, Ordering::AcqRel) + 1 == online {
+        ARRIVED.store(0, Ordering::Release);
+        VMX_ON_COUNT.store(0, Ordering::Release);
+        VMX_FAILED.store(false, Ordering::Release);
+        INIT_STATE.store(INIT_PENDING, Ordering::Release);
+        DEPARTED.store(0, Ordering::Release);
+    }
+}
+
+/// Turns VMX on and launches Linux as a guest; returns an errno if anything fails.
+fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> i64 {
+    if ARRIVED.fetch_add(1, Ordering::AcqRel) == 0 {
+        ONLINE.store(args.online_cpus, Ordering::Release);
+        let state = match global_init(region) {
+            Ok(()) => INIT_DONE,
+            Err(why) => {
+                println!("[hv] set-up failed: {why}");
+                INIT_FAILED
+            }
+        };
+        INIT_STATE.store(state, Ordering::Release);
+    } else if !wait_for(|| INIT_STATE.load(Ordering::Acquire) != INIT_PENDING) {
+        return ETIMEDOUT;
+    }
+    if INIT_STATE.load(Ordering::Acquire) != INIT_DONE {
+        return ENOMEM;
+    }
+
+    cpu.cpu = args.cpu;
+    cpu.region = *region;
+    cpu.entry = *args;
+    cpu.exits = [0; percpu::EXIT_REASONS];
+    cpu.denied_accesses = 0;
+    cpu.lent_page = None;
+
+    // Phase 1, every CPU: VMX on. All CPUs or none: one that cannot makes all back out.
+    let vmxon_phys = cpu.phys(cpu.vmxon_region.as_ptr());
+    // SAFETY: this CPU's own VMXON region.
+    let on = vmxon::check_vmx_support()
+        .and_then(|()| unsafe { vmxon::enter_vmx_operation(&mut cpu.vmxon_region, vmxon_phys) });
+    if let Err(e) = on {
+        println!("[hv] cpu {}: cannot turn VMX on: {e:?}", args.cpu);
+        VMX_FAILED.store(true, Ordering::Release);
+    }
+    VMX_ON_COUNT.fetch_add(1, Ordering::AcqRel);
+    if !wait_for(|| VMX_ON_COUNT.load(Ordering::Acquire) == args.online_cpus) {
+        VMX_FAILED.store(true, Ordering::Release);
+    }
+    if VMX_FAILED.load(Ordering::Acquire) {
+        if on.is_ok() {
+            vmx_off();
+        }
+        return match on {
+            Err(VmxError::NotSupported) | Err(VmxError::DisabledByFirmware) => ENODEV,
+            _ => EIO,
+        };
+    }
+
+    // Phase 2, every CPU: its VMCS, then launch.
+    if let Err(e) = setup_vmcs(cpu, args) {
+        println!("[hv] cpu {}: VMCS set-up failed: {e:?}", args.cpu);
+        vmx_off();
+        return EIO;
+    }
+    println!("[hv] cpu {}: VMX on, resuming Linux as a guest", args.cpu);
+    let regs = GeneralRegisters::default(); // RAX = 0: hv_entry "returns" 0
+                                            // SAFETY: the VMCS is complete; on success this does not return.
+    unsafe { hv_vmlaunch(&regs) };
+    let error = vmcs::read(x86::vmx::vmcs::ro::VM_INSTRUCTION_ERROR);
+    println!(
+        "[hv] cpu {}: VMLAUNCH failed: VM-instruction error {error}",
+        args.cpu
+    );
+    // Our GDT, IDT and TR are loaded by now: go back the way DISABLE does.
+    vmx::leave::leave_vmx(&regs, cpu, (-EIO) as u64)
+}
+
+fn vmx_off() {
+    // SAFETY: this CPU is in VMX operation with no guest running.
+    unsafe {
+        let _ = x86::bits64::vmx::vmxoff();
+        core::arch::asm!("mov rax, cr4", "and rax, ~(1 << 13)", "mov cr4, rax", out("rax") _, options(nostack));
+    }
+}
+
+/// The first CPU: console, heap and frames, the scratch frame, host page table, EPT.
+fn global_init(region: &Region) -> Result<(), &'static str> {
+    baremetal::serial::attach();
+    memory::init(region)?;
+    let (scratch_phys, scratch) = memory::alloc_frame().ok_or("no scratch frame")?;
+    // SAFETY: a fresh frame of ours.
+    unsafe { core::ptr::write_bytes(scratch, 0xFF, 4096) };
+    let host_cr3 = paging::build_host_page_table(region)?;
+    let eptp = ept::build(region, layout::closed_to_linux(region))?;
+    *GLOBALS.lock() = Globals {
+        host_cr3,
+        eptp,
+        scratch_phys,
+        scratch_virt: scratch as u64,
+    };
+    println!(
+        "[hv] crtos-lab hypervisor v{}: range {:#x}+{:#x}, {} frames left",
+        config::HV_VERSION,
+        region.phys,
+        region.size,
+        memory::frames_left()
+    );
+    Ok(())
+}
+
+fn setup_vmcs(cpu: &mut PerCpu, args: &EntryArgs) -> Result<(), VmxError> {
+    let vmcs_phys = cpu.phys(cpu.vmcs.as_ptr());
+    cpu.vmcs[..4].copy_from_slice(&vmcs::revision_id().to_le_bytes());
+    // SAFETY: this CPU's own VMCS region, in VMX operation.
+    unsafe {
+        x86::bits64::vmx::vmclear(vmcs_phys).map_err(|_| VmxError::InstructionFailed("VMCLEAR"))?;
+        x86::bits64::vmx::vmptrld(vmcs_phys).map_err(|_| VmxError::InstructionFailed("VMPTRLD"))?;
+    }
+    // The guest state first: it reads Linux's GDT, IDT and TR, which the next line
+    // replaces with the hypervisor's own (the host state).
+    guest_state::setup_guest_state(args.linux_rsp, args.linux_rip)?;
+    baremetal::interrupts::init_cpu(args.cpu as usize);
+
+    vmexit::fill_msr_bitmap(&mut cpu.msr_bitmap);
+    let g = globals();
+    vmcs::setup_controls(cpu.phys(cpu.msr_bitmap.as_ptr()), g.eptp)?;
+    let stack_top = PerCpu::stack_top(&cpu.region, cpu.cpu);
+    // SAFETY: the slot above the host stack holds this CPU's PerCpu for the exit stub.
+    unsafe { (stack_top as *mut u64).write(cpu as *mut PerCpu as u64) };
+    vmcs::setup_host_state(&vmcs::HostState {
+        cpu: args.cpu as usize,
+        cr3: g.host_cr3,
+        rsp: stack_top,
+        rip: hv_vmexit_entry as *const () as u64,
+    })
+}

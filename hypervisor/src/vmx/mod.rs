@@ -1,0 +1,52 @@
+//! Intel VMX: turning it on, the VMCS, running the guest, and handling its exits.
+//!
+//! Three files are the lab 1 exercise; they come from `labs/lab1/` (`make lab1`) or
+//! from `solutions/lab1/` (the reference stack, `make lab1 SOLUTION=1`):
+//! - `vmxon.rs`: is VMX there and allowed? Enter VMX operation.
+//! - `guest_state.rs`: the VMCS guest-state area, from the live Linux state.
+//! - `exit_handlers.rs`: the CPUID and VMCALL exits.
+
+pub mod ept;
+pub mod leave;
+pub mod vcpu;
+pub mod vmcs;
+pub mod vmexit;
+
+// LAB 1: the student's files replace the solution's with `--features lab1-student`.
+#[cfg_attr(feature = "lab1-student", path = "../../../labs/lab1/vmxon.rs")]
+#[cfg_attr(
+    not(feature = "lab1-student"),
+    path = "../../../solutions/lab1/vmxon.rs"
+)]
+pub mod vmxon;
+
+#[cfg_attr(feature = "lab1-student", path = "../../../labs/lab1/guest_state.rs")]
+#[cfg_attr(
+    not(feature = "lab1-student"),
+    path = "../../../solutions/lab1/guest_state.rs"
+)]
+pub mod guest_state;
+
+#[cfg_attr(feature = "lab1-student", path = "../../../labs/lab1/exit_handlers.rs")]
+#[cfg_attr(
+    not(feature = "lab1-student"),
+    path = "../../../solutions/lab1/exit_handlers.rs"
+)]
+pub mod exit_handlers;
+
+/// Why turning VMX on, or running the guest, failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmxError {
+    /// CPUID.1:ECX[5] is clear: this CPU has no VMX.
+    NotSupported,
+    /// IA32_FEATURE_CONTROL is locked with VMX outside SMX disabled (firmware).
+    DisabledByFirmware,
+    /// VMXON, VMCLEAR or VMPTRLD failed.
+    InstructionFailed(&'static str),
+    /// A VMCS field could not be written (its encoding).
+    VmcsField(u32),
+    /// A control we need is not allowed by the capability MSRs (name, bits).
+    UnsupportedControl(&'static str, u32),
+    /// VMLAUNCH failed with this VM-instruction error number.
+    LaunchFailed(u64),
+}
