@@ -17,11 +17,17 @@
 
 use baremetal::{println, smp};
 use raw_cpuid::CpuId;
+use spin::Once;
 
 baremetal::entry!(main);
 
+/// This run's token, which every report line carries (the application processors
+/// read it here).
+static NONCE: Once<&'static str> = Once::new();
+
 fn main(boot: &'static baremetal::BootInfo) -> ! {
     println!("hello: booted, cmdline \"{}\"", boot.cmdline);
+    let nonce = *NONCE.call_once(|| baremetal::cmdline_value(boot.cmdline, "nonce").unwrap_or("-"));
     let vmx = CpuId::new().get_feature_info().is_some_and(|f| f.has_vmx());
     // UINTR: CPUID.(EAX=7,ECX=0):EDX[5]; raw-cpuid names no such flag yet.
     let uintr = core::arch::x86_64::__cpuid_count(7, 0).edx & (1 << 5) != 0;
@@ -31,7 +37,6 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
         Ok(n) => println!("hello: started {n} application processor(s)"),
         Err(e) => println!("hello: SMP start failed: {e:?}"),
     }
-    let nonce = baremetal::cmdline_value(boot.cmdline, "nonce").unwrap_or("-");
     println!(
         "hello: vmx={} uintr={} cpus={} (madt={madt}) nonce={nonce}",
         vmx as u8,
@@ -52,6 +57,7 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
 }
 
 fn ap_main(cpu: usize) -> ! {
-    println!("hello: cpu {cpu} (APIC ID {}) is up", baremetal::apic::id());
+    let nonce = NONCE.get().copied().unwrap_or("-");
+    println!("hello: cpu {cpu} (APIC ID {}) is up nonce={nonce}", baremetal::apic::id());
     baremetal::halt_forever()
 }
