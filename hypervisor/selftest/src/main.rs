@@ -109,14 +109,14 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
     let aps = smp::start_aps(ap_main).unwrap_or(0);
     let cpus = aps + 1;
     ONLINE.store(cpus as u64, Ordering::Release);
-    println!("selftest: {cpus} CPUs, hypervisor range {HV_PHYS:#x}+{HV_SIZE:#x}");
+    println!("selftest: {cpus} CPUs, hypervisor range {HV_PHYS:#x}+{HV_SIZE:#x} nonce={nonce}");
     let mut failures = 0;
 
     for cycle in 1..=CYCLES {
         let results = on_each_cpu(enable, cpus);
         let entered = results[..cpus].iter().all(|&r| r == 0);
         println!(
-            "selftest: cycle {cycle}: hv_entry returned {:?}",
+            "selftest: cycle {cycle}: hv_entry returned {:?} nonce={nonce}",
             &results[..cpus]
         );
         check(
