@@ -50,8 +50,8 @@ impl Region {
             && a.online_cpus >= 1
             && a.online_cpus <= a.max_cpus
             && a.max_cpus as usize <= MAX_CPUS
-            && a.hv_phys % 0x20_0000 == 0
-            && a.hv_virt % 0x1000 == 0
+            && a.hv_phys.is_multiple_of(0x20_0000)
+            && a.hv_virt.is_multiple_of(0x1000)
             && r.pool_start() < r.size;
         sane.then_some(r)
     }

@@ -58,6 +58,9 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
 
 fn ap_main(cpu: usize) -> ! {
     let nonce = NONCE.get().copied().unwrap_or("-");
-    println!("hello: cpu {cpu} (APIC ID {}) is up nonce={nonce}", baremetal::apic::id());
+    println!(
+        "hello: cpu {cpu} (APIC ID {}) is up nonce={nonce}",
+        baremetal::apic::id()
+    );
     baremetal::halt_forever()
 }

@@ -29,6 +29,20 @@ fn message(i: u64) -> Descriptor {
     }
 }
 
+/// Waits a little after a Full/Empty. Spins first (the normal case: the peer is
+/// running on the other core), then yields, so that on a loaded host, where the peer
+/// thread may not be running, the wait costs a time slice at most once. Every
+/// implementation uses the same loops, so this treats them alike.
+#[inline]
+fn backoff(spins: &mut u32) {
+    *spins += 1;
+    if *spins < 256 {
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
+}
+
 /// One SPSC channel under test: how to make it and how to try a push or a pop.
 /// Each implementation is driven by the same loops below.
 trait Channel: Sized {
@@ -119,20 +133,22 @@ fn stream<C: Channel>(capacity: usize, iters: u64) -> Duration {
     std::thread::scope(|s| {
         s.spawn(move || {
             for i in 0..iters {
+                let mut spins = 0;
                 while !C::push(&mut producer, black_box(message(i))) {
-                    std::hint::spin_loop();
+                    backoff(&mut spins);
                 }
             }
         });
         let start = Instant::now();
         for i in 0..iters {
+            let mut spins = 0;
             loop {
                 if let Some(m) = C::pop(&mut consumer) {
                     debug_assert_eq!(m.id, i);
                     black_box(m);
                     break;
                 }
-                std::hint::spin_loop();
+                backoff(&mut spins);
             }
         }
         start.elapsed()
@@ -148,28 +164,30 @@ fn round_trip<C: Channel>(iters: u64) -> Duration {
     std::thread::scope(|s| {
         s.spawn(move || {
             for _ in 0..iters {
+                let mut spins = 0;
                 let m = loop {
                     if let Some(m) = C::pop(&mut at_echo) {
                         break m;
                     }
-                    std::hint::spin_loop();
+                    backoff(&mut spins);
                 };
                 while !C::push(&mut from_echo, m) {
-                    std::hint::spin_loop();
+                    backoff(&mut spins);
                 }
             }
         });
         let start = Instant::now();
         for i in 0..iters {
+            let mut spins = 0;
             while !C::push(&mut to_echo, message(i)) {
-                std::hint::spin_loop();
+                backoff(&mut spins);
             }
             loop {
                 if let Some(m) = C::pop(&mut echoed) {
                     debug_assert_eq!(m.id, i);
                     break;
                 }
-                std::hint::spin_loop();
+                backoff(&mut spins);
             }
         }
         start.elapsed()
@@ -189,11 +207,11 @@ fn stream_batched(iters: u64) -> Duration {
                 for (k, slot) in batch[..n].iter_mut().enumerate() {
                     *slot = message(sent + k as u64);
                 }
-                let mut done = 0;
+                let (mut done, mut spins) = (0, 0);
                 while done < n {
                     done += producer.push_batch(&batch[done..n]).unwrap();
                     if done < n {
-                        std::hint::spin_loop();
+                        backoff(&mut spins);
                     }
                 }
                 sent += n as u64;
@@ -201,13 +219,56 @@ fn stream_batched(iters: u64) -> Duration {
         });
         let start = Instant::now();
         let mut out = [Descriptor::default(); BATCH];
-        let mut received = 0;
+        let (mut received, mut spins) = (0, 0);
         while received < iters {
             let n = consumer.pop_batch(&mut out).unwrap();
             if n == 0 {
-                std::hint::spin_loop();
+                backoff(&mut spins);
+            } else {
+                spins = 0;
             }
             black_box(&out[..n]);
+            received += n as u64;
+        }
+        start.elapsed()
+    })
+}
+
+/// rtrb's chunk API with the same batch size, to compare batching with batching.
+fn stream_batched_rtrb(iters: u64) -> Duration {
+    let (mut producer, mut consumer) = rtrb::RingBuffer::<Descriptor>::new(CAPACITY);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let (mut sent, mut spins) = (0, 0);
+            while sent < iters {
+                let n = producer.slots().min(BATCH).min((iters - sent) as usize);
+                if n == 0 {
+                    backoff(&mut spins);
+                    continue;
+                }
+                spins = 0;
+                let chunk = producer.write_chunk_uninit(n).unwrap();
+                chunk.fill_from_iter((sent..sent + n as u64).map(message));
+                sent += n as u64;
+            }
+        });
+        let start = Instant::now();
+        let mut out = [Descriptor::default(); BATCH];
+        let (mut received, mut spins) = (0, 0);
+        while received < iters {
+            let n = consumer.slots().min(BATCH);
+            if n == 0 {
+                backoff(&mut spins);
+                continue;
+            }
+            spins = 0;
+            let chunk = consumer.read_chunk(n).unwrap();
+            // Copy out, as `pop_batch` does: a consumer has to read what it receives.
+            let (first, second) = chunk.as_slices();
+            out[..first.len()].copy_from_slice(first);
+            out[first.len()..n].copy_from_slice(second);
+            black_box(&out[..n]);
+            chunk.commit_all();
             received += n as u64;
         }
         start.elapsed()
@@ -227,10 +288,11 @@ fn syscall_round_trip(iters: u64) -> Duration {
     std::thread::scope(|s| {
         s.spawn(move || {
             for _ in 0..iters {
+                let mut spins = 0;
                 let request = loop {
                     match server.next_request() {
                         Ok(request) => break request,
-                        Err(RingError::Empty) => std::hint::spin_loop(),
+                        Err(RingError::Empty) => backoff(&mut spins),
                         Err(error) => panic!("{error}"),
                     }
                 };
@@ -242,13 +304,14 @@ fn syscall_round_trip(iters: u64) -> Duration {
         let start = Instant::now();
         for i in 0..iters {
             client.submit(Opcode::Lseek, [i; 6], &[]).unwrap();
+            let mut spins = 0;
             loop {
                 match client.poll(&mut []) {
                     Ok(done) => {
                         debug_assert_eq!(done.ret, i as i64);
                         break;
                     }
-                    Err(RingError::Empty) => std::hint::spin_loop(),
+                    Err(RingError::Empty) => backoff(&mut spins),
                     Err(error) => panic!("{error}"),
                 }
             }
@@ -287,6 +350,7 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("throughput");
     group.throughput(Throughput::Elements(1));
     group.bench_function("ring_batched", |b| b.iter_custom(stream_batched));
+    group.bench_function("rtrb_batched", |b| b.iter_custom(stream_batched_rtrb));
     group.finish();
     scenario(
         c,
@@ -324,56 +388,106 @@ fn output_directory() -> PathBuf {
     target.join("criterion")
 }
 
-/// Criterion's point estimate of the time per iteration, in ns (slope if it fitted
-/// one, else the mean).
-fn estimate_ns(dir: &std::path::Path, group: &str, name: &str) -> Option<f64> {
-    let path = dir.join(group).join(name).join("new/estimates.json");
+/// Time per message in ns from criterion's raw samples: the median sample, and the
+/// best one. On a shared two-core host a sample in which a thread was descheduled is far
+/// off the rest, so the mean is useless; the best sample is the undisturbed speed, the
+/// median the typical one. Both are printed.
+#[derive(Clone, Copy)]
+struct Estimate {
+    median: f64,
+    best: f64,
+}
+
+fn estimate(dir: &std::path::Path, group: &str, name: &str) -> Option<Estimate> {
+    let path = dir.join(group).join(name).join("new/sample.json");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    let pick = |key: &str| json.get(key)?.get("point_estimate")?.as_f64();
-    pick("slope").or_else(|| pick("mean"))
+    let numbers = |key: &str| -> Option<Vec<f64>> {
+        json.get(key)?
+            .as_array()?
+            .iter()
+            .map(|v| v.as_f64())
+            .collect()
+    };
+    let mut per_iteration: Vec<f64> = numbers("times")?
+        .iter()
+        .zip(numbers("iters")?)
+        .map(|(time, iters)| time / iters)
+        .collect();
+    per_iteration.sort_by(f64::total_cmp);
+    Some(Estimate {
+        median: *per_iteration.get(per_iteration.len() / 2)?,
+        best: *per_iteration.first()?,
+    })
+}
+
+/// `a / b` for the median and the best sample, as "1.23x (best 1.10x)".
+fn ratio(a: Estimate, b: Estimate) -> String {
+    format!(
+        "{:.2}x (best samples: {:.2}x)",
+        a.median / b.median,
+        a.best / b.best
+    )
+}
+
+fn rate(e: Estimate) -> String {
+    format!("{:.1} Mmsg/s", 1e3 / e.median)
 }
 
 fn print_ratios(dir: &std::path::Path) {
     println!();
-    println!("== syscall-ring vs rtrb and ArrayQueue (80-byte messages) ==");
+    println!("== syscall-ring vs rtrb and ArrayQueue: 80-byte messages, median samples ==");
     for (group, what) in [
         ("throughput", "throughput, capacity 1024"),
         ("small", "throughput, capacity 2"),
     ] {
-        let ns = |name| estimate_ns(dir, group, name);
-        if let (Some(ring), Some(rtrb), Some(aq)) = (ns("ring"), ns("rtrb"), ns("ArrayQueue")) {
+        let get = |name| estimate(dir, group, name);
+        if let (Some(ring), Some(rtrb), Some(aq)) = (get("ring"), get("rtrb"), get("ArrayQueue")) {
             println!(
-                "{what}: ring {:.1} Mmsg/s, rtrb {:.1}, ArrayQueue {:.1}",
-                1e3 / ring,
-                1e3 / rtrb,
-                1e3 / aq
+                "{what}: ring {}, rtrb {}, ArrayQueue {}",
+                rate(ring),
+                rate(rtrb),
+                rate(aq)
             );
-            println!("  throughput vs rtrb: {:.2}x", rtrb / ring);
-            println!("  throughput vs ArrayQueue: {:.2}x", aq / ring);
+            println!("  throughput vs rtrb: {}", ratio(rtrb, ring));
+            println!("  throughput vs ArrayQueue: {}", ratio(aq, ring));
         }
     }
-    if let (Some(batched), Some(rtrb)) = (
-        estimate_ns(dir, "throughput", "ring_batched"),
-        estimate_ns(dir, "throughput", "rtrb"),
-    ) {
+    let get = |name| estimate(dir, "throughput", name);
+    if let (Some(batched), Some(rtrb_batched), Some(aq)) =
+        (get("ring_batched"), get("rtrb_batched"), get("ArrayQueue"))
+    {
         println!(
-            "throughput, batched by {BATCH}: ring {:.1} Mmsg/s ({:.2}x rtrb)",
-            1e3 / batched,
-            rtrb / batched
+            "throughput, batches of {BATCH}: ring {}, rtrb chunks {}",
+            rate(batched),
+            rate(rtrb_batched)
+        );
+        println!(
+            "  batched throughput vs rtrb chunks: {}",
+            ratio(rtrb_batched, batched)
+        );
+        println!(
+            "  batched throughput vs ArrayQueue (unbatched): {}",
+            ratio(aq, batched)
         );
     }
-    let ns = |name| estimate_ns(dir, "round_trip", name);
-    if let (Some(ring), Some(rtrb), Some(aq)) = (ns("ring"), ns("rtrb"), ns("ArrayQueue")) {
-        println!("round trip: ring {ring:.0} ns, rtrb {rtrb:.0} ns, ArrayQueue {aq:.0} ns");
+    let get = |name| estimate(dir, "round_trip", name);
+    if let (Some(ring), Some(rtrb), Some(aq)) = (get("ring"), get("rtrb"), get("ArrayQueue")) {
         println!(
-            "  round-trip time vs rtrb: {:.2}x (<= 1 is no slower)",
-            ring / rtrb
+            "round trip: ring {:.0} ns, rtrb {:.0} ns, ArrayQueue {:.0} ns",
+            ring.median, rtrb.median, aq.median
         );
-        println!("  round-trip time vs ArrayQueue: {:.2}x", ring / aq);
+        println!(
+            "  round-trip time vs rtrb (<= 1 is no slower): {}",
+            ratio(ring, rtrb)
+        );
+        println!("  round-trip time vs ArrayQueue: {}", ratio(ring, aq));
     }
-    if let Some(full) = ns("ring_client_server") {
-        println!("round trip through Client/Server (validation + matching): {full:.0} ns");
+    if let Some(full) = get("ring_client_server") {
+        println!(
+            "round trip through Client/Server (validation, matching, payload tag): {:.0} ns (best {:.0} ns)",
+            full.median, full.best
+        );
     }
 }
 

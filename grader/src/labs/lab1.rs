@@ -104,7 +104,9 @@ fn exits_with_zero(t: &Transcript) -> Verdict {
     match t.exit_code() {
         Some(0) => Verdict::Pass,
         Some(code) => Verdict::Fail(format!("the self-test exited with code {code}")),
-        None if t.ended.is_some() => Verdict::Fail("the self-test never printed `[exit] code=N`".into()),
+        None if t.ended.is_some() => {
+            Verdict::Fail("the self-test never printed `[exit] code=N`".into())
+        }
         None => Verdict::Pending,
     }
 }

@@ -61,7 +61,7 @@ impl Ept {
 /// Memory type: write-back, but uncached in 3..4 GiB where the PC's devices live
 /// (with EPT, the guest's MTRRs no longer apply).
 pub fn build(region: &Region, closed: core::ops::Range<u64>) -> Result<u64, &'static str> {
-    if closed.start % PAGE_2M != 0 || closed.end % PAGE_2M != 0 {
+    if !closed.start.is_multiple_of(PAGE_2M) || !closed.end.is_multiple_of(PAGE_2M) {
         return Err("closed range not 2 MiB-aligned");
     }
     let (root_phys, _) = alloc_frame().ok_or("out of frames for the EPT")?;
