@@ -113,6 +113,7 @@ pub(crate) fn depart(_cpu: &PerCpu) {
     }
 }
 
+// ANCHOR: enter
 /// Turns VMX on and launches Linux as a guest; returns an errno if anything fails.
 fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> i64 {
     if ARRIVED.fetch_add(1, Ordering::AcqRel) == 0 {
@@ -180,6 +181,7 @@ fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> i64 {
     // Our GDT, IDT and TR are loaded by now: go back the way DISABLE does.
     vmx::leave::leave_vmx(&regs, cpu, (-EIO) as u64)
 }
+// ANCHOR_END: enter
 
 fn vmx_off() {
     // SAFETY: this CPU is in VMX operation with no guest running.

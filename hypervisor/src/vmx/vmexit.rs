@@ -47,6 +47,7 @@ impl ExitReason {
     }
 }
 
+// ANCHOR: dispatch
 #[no_mangle]
 extern "C" fn vmexit_handler(regs: &mut GeneralRegisters, cpu: &mut PerCpu) {
     let reason = vmcs::read(ro::EXIT_REASON);
@@ -94,6 +95,8 @@ extern "C" fn vmexit_handler(regs: &mut GeneralRegisters, cpu: &mut PerCpu) {
         ),
     }
 }
+
+// ANCHOR_END: dispatch
 
 /// Moves the guest past the instruction that exited.
 pub fn advance_rip() {
