@@ -14,7 +14,7 @@ MDBOOK := $(CACHE)/mdbook/bin/mdbook
 NONCE = $(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 
 .PHONY: help setup demo hello hello-kernel tools doctor lint test test-host test-boot test-ring \
-        test-grader test-hv test-labs book clean hypervisor hv-selftest lab1 lab2 lab3 lab4
+        test-grader test-hv test-labs book clean hypervisor hv-bench hv-selftest lab1 lab2 lab3 lab4
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -77,6 +77,12 @@ test-hv: tools ## The hypervisor's self-test on Bochs: 3 enable/disable cycles, 
 	$(MAKE) --no-print-directory hv-selftest SOLUTION=1
 	$(MACHINE) run --machine bochs --kernel target/release/hv-selftest --cmdline "nonce=$(NONCE)" \
 	  --run-dir build/runs/hv-selftest --timeout 120 --quiet
+
+hv-bench: tools ## Cost of CPUID and of a null hypercall under the hypervisor vs bare metal (TSC cycles)
+	$(MAKE) --no-print-directory hv-selftest SOLUTION=1
+	$(MACHINE) run --machine bochs --kernel target/release/hv-selftest --cmdline "bench nonce=$(NONCE)" \
+	  --run-dir build/runs/hv-bench --timeout 120 --quiet
+	@grep '^bench:' build/runs/hv-bench/serial.log | sed 's/ nonce=.*//'
 
 # ---------------------------------------------------------------- labs
 # make labN             build with your files from labs/labN/

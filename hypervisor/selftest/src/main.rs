@@ -104,6 +104,54 @@ fn check(ok: bool, what: &str, nonce: &str, failures: &mut u32) {
     }
 }
 
+/// Average TSC cycles of `f` over `n` runs.
+fn cycles(n: u64, mut f: impl FnMut()) -> u64 {
+    // SAFETY: RDTSC is always allowed at CPL 0.
+    let start = unsafe { core::arch::x86_64::_rdtsc() };
+    for _ in 0..n {
+        f();
+    }
+    (unsafe { core::arch::x86_64::_rdtsc() } - start) / n
+}
+
+const EXIT_NAMES: [(usize, &str); 7] = [
+    (10, "CPUID"),
+    (18, "VMCALL"),
+    (28, "CR access"),
+    (31, "RDMSR"),
+    (32, "WRMSR"),
+    (37, "monitor trap"),
+    (48, "EPT violation"),
+];
+
+/// `bench` on the command line: the cost of CPUID on bare metal and under the
+/// hypervisor, and of a null hypercall, in TSC cycles of the emulated machine; then the
+/// VM exits by reason that this run caused on CPU 0.
+fn bench(cpus: usize, nonce: &str) {
+    const N: u64 = 2000;
+    let bare = cycles(N, || drop(core::arch::x86_64::__cpuid(0)));
+    on_each_cpu(enable, cpus);
+    let guest = cycles(N, || drop(core::arch::x86_64::__cpuid(0)));
+    let hypercall = cycles(N, || drop(vmcall(3, 0)));
+    println!("bench: CPUID on bare metal: {bare} cycles nonce={nonce}");
+    println!(
+        "bench: CPUID under the hypervisor: {guest} cycles ({:.1}x) nonce={nonce}",
+        guest as f64 / bare.max(1) as f64
+    );
+    println!("bench: null hypercall (QUERY): {hypercall} cycles nonce={nonce}");
+    let mut stats = core::mem::MaybeUninit::<HvStats>::zeroed();
+    vmcall(3, stats.as_mut_ptr() as u64);
+    // SAFETY: zeroed, then written by the hypervisor.
+    let stats = unsafe { stats.assume_init() };
+    for (reason, name) in EXIT_NAMES {
+        println!(
+            "bench: VM exits on cpu 0, {name}: {} nonce={nonce}",
+            stats.exits[reason]
+        );
+    }
+    on_each_cpu(disable, cpus);
+}
+
 fn main(boot: &'static baremetal::BootInfo) -> ! {
     let nonce = baremetal::cmdline_value(boot.cmdline, "nonce").unwrap_or("-");
     let aps = smp::start_aps(ap_main).unwrap_or(0);
@@ -111,6 +159,10 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
     ONLINE.store(cpus as u64, Ordering::Release);
     println!("selftest: {cpus} CPUs, hypervisor range {HV_PHYS:#x}+{HV_SIZE:#x} nonce={nonce}");
     let mut failures = 0;
+    if boot.cmdline.split_ascii_whitespace().any(|w| w == "bench") {
+        bench(cpus, nonce);
+        baremetal::exit(0);
+    }
 
     for cycle in 1..=CYCLES {
         let results = on_each_cpu(enable, cpus);
