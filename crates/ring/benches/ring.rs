@@ -239,6 +239,7 @@ fn stream_batched_rtrb(iters: u64) -> Duration {
     let (mut producer, mut consumer) = rtrb::RingBuffer::<Descriptor>::new(CAPACITY);
     std::thread::scope(|s| {
         s.spawn(move || {
+            let mut batch = [Descriptor::default(); BATCH];
             let (mut sent, mut spins) = (0, 0);
             while sent < iters {
                 let n = producer.slots().min(BATCH).min((iters - sent) as usize);
@@ -247,8 +248,12 @@ fn stream_batched_rtrb(iters: u64) -> Duration {
                     continue;
                 }
                 spins = 0;
+                // Same input as the ring's `push_batch`: a slice of descriptors.
+                for (k, slot) in batch[..n].iter_mut().enumerate() {
+                    *slot = message(sent + k as u64);
+                }
                 let chunk = producer.write_chunk_uninit(n).unwrap();
-                chunk.fill_from_iter((sent..sent + n as u64).map(message));
+                chunk.fill_from_iter(batch[..n].iter().copied());
                 sent += n as u64;
             }
         });
@@ -320,6 +325,23 @@ fn syscall_round_trip(iters: u64) -> Duration {
     })
 }
 
+/// One thread pushes a batch of 32 and pops it again: no contention, so this measures
+/// the code itself (copies, checks), not the cache-line traffic.
+fn single_thread<C: Channel>(iters: u64) -> Duration {
+    let mut channel = C::with_capacity(CAPACITY);
+    let (mut producer, mut consumer) = channel.ends();
+    let start = Instant::now();
+    for round in 0..iters {
+        for i in 0..BATCH as u64 {
+            assert!(C::push(&mut producer, black_box(message(round + i))));
+        }
+        for _ in 0..BATCH {
+            black_box(C::pop(&mut consumer));
+        }
+    }
+    start.elapsed() / BATCH as u32
+}
+
 /// One scenario for the three implementations back to back, so that they see the
 /// same machine load (the host is shared and has two cores).
 fn scenario(c: &mut Criterion, group: &str, elements: bool, run: [fn(u64) -> Duration; 3]) {
@@ -360,6 +382,16 @@ fn benches(c: &mut Criterion) {
             |n| stream::<Ring>(SMALL, n),
             |n| stream::<Rtrb>(SMALL, n),
             |n| stream::<Crossbeam>(SMALL, n),
+        ],
+    );
+    scenario(
+        c,
+        "single_thread",
+        true,
+        [
+            single_thread::<Ring>,
+            single_thread::<Rtrb>,
+            single_thread::<Crossbeam>,
         ],
     );
     scenario(
@@ -491,6 +523,91 @@ fn print_ratios(dir: &std::path::Path) {
     }
 }
 
+/// The same comparisons again, interleaved: many short trials that rotate through
+/// the implementations, so that a change in machine load (the host is shared) hits all
+/// of them alike. The ratios of the medians are the figures to trust on a busy host.
+fn interleaved_ratios(rounds: usize) {
+    type Trial = (&'static str, fn(u64) -> Duration);
+    let scenarios: [(&str, u64, bool, Vec<Trial>); 4] = [
+        (
+            "throughput, capacity 1024",
+            200_000,
+            true,
+            vec![
+                ("ring", |n| stream::<Ring>(CAPACITY, n)),
+                ("rtrb", |n| stream::<Rtrb>(CAPACITY, n)),
+                ("ArrayQueue", |n| stream::<Crossbeam>(CAPACITY, n)),
+            ],
+        ),
+        (
+            "throughput, capacity 2",
+            50_000,
+            true,
+            vec![
+                ("ring", |n| stream::<Ring>(SMALL, n)),
+                ("rtrb", |n| stream::<Rtrb>(SMALL, n)),
+                ("ArrayQueue", |n| stream::<Crossbeam>(SMALL, n)),
+            ],
+        ),
+        (
+            "throughput, batches of 32",
+            200_000,
+            true,
+            vec![
+                ("ring", stream_batched),
+                ("rtrb", stream_batched_rtrb),
+                ("ArrayQueue", |n| stream::<Crossbeam>(CAPACITY, n)),
+            ],
+        ),
+        (
+            "round trip",
+            20_000,
+            false,
+            vec![
+                ("ring", round_trip::<Ring>),
+                ("rtrb", round_trip::<Rtrb>),
+                ("ArrayQueue", round_trip::<Crossbeam>),
+            ],
+        ),
+    ];
+    println!();
+    println!("== interleaved: {rounds} rounds of short trials, median ns per message ==");
+    for (what, messages, is_throughput, trials) in scenarios {
+        let mut samples = vec![Vec::with_capacity(rounds); trials.len()];
+        for round in 0..rounds {
+            for k in 0..trials.len() {
+                let which = (round + k) % trials.len();
+                let elapsed = (trials[which].1)(messages);
+                samples[which].push(elapsed.as_secs_f64() * 1e9 / messages as f64);
+            }
+        }
+        let median: Vec<f64> = samples
+            .iter_mut()
+            .map(|s| {
+                s.sort_by(f64::total_cmp);
+                s[s.len() / 2]
+            })
+            .collect();
+        let line: Vec<String> = trials
+            .iter()
+            .zip(&median)
+            .map(|((name, _), ns)| format!("{name} {ns:.1} ns"))
+            .collect();
+        println!("{what}: {}", line.join(", "));
+        let (ring, rtrb, aq) = (median[0], median[1], median[2]);
+        if is_throughput {
+            println!("  throughput vs rtrb: {:.2}x", rtrb / ring);
+            println!("  throughput vs ArrayQueue: {:.2}x", aq / ring);
+        } else {
+            println!(
+                "  round-trip time vs rtrb (<= 1 is no slower): {:.2}x",
+                ring / rtrb
+            );
+            println!("  round-trip time vs ArrayQueue: {:.2}x", ring / aq);
+        }
+    }
+}
+
 fn main() {
     let dir = output_directory();
     let mut criterion = Criterion::default()
@@ -502,4 +619,12 @@ fn main() {
     benches(&mut criterion);
     criterion.final_summary();
     print_ratios(&dir);
+    // RING_BENCH_ROUNDS=0 skips the interleaved comparison.
+    let rounds = std::env::var("RING_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(31);
+    if rounds > 0 {
+        interleaved_ratios(rounds);
+    }
 }

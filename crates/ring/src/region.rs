@@ -91,7 +91,7 @@ impl<'m> SharedRegion<'m> {
 
     fn slots(&self, offset: u32) -> &'m [SlotCell<Descriptor>] {
         // SAFETY: validated layout: `capacity` descriptors from `offset` are in the
-        // region and 8-aligned. `SlotCell` is an `UnsafeCell`, so a shared slice over
+        // region and 16-aligned. `SlotCell` is an `UnsafeCell`, so a shared slice over
         // memory the peer writes is allowed; contents are only ever copied out.
         unsafe {
             let first = self.base.as_ptr().add(offset as usize);

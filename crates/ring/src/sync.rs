@@ -16,7 +16,8 @@ pub use core::sync::atomic::{AtomicU32, Ordering};
 ///
 /// The peer may write the slot at any time (if it breaks the protocol), so the slot is
 /// never read through a `&T`: [`SlotCell::read`] copies it out with a volatile load
-/// and the caller validates the copy. `T` must be plain data (every bit pattern valid).
+/// and the caller validates the copy. `T` must be plain data: every bit pattern valid,
+/// no padding bytes.
 #[cfg(not(loom))]
 #[repr(transparent)]
 pub struct SlotCell<T>(core::cell::UnsafeCell<T>);
@@ -35,8 +36,24 @@ impl<T: Copy> SlotCell<T> {
     /// the copy hold garbage, which the caller validates.
     #[inline(always)]
     pub unsafe fn read(&self) -> T {
-        // SAFETY: the pointer comes from a live `UnsafeCell`; volatile keeps the compiler
-        // from re-reading shared memory after validation (no double fetch).
+        // Volatile keeps the compiler from re-reading shared memory after validation (no
+        // double fetch). A volatile load of a struct is split field by field, though; for
+        // a struct made of whole 16-byte blocks, copy it in SSE-sized volatile loads (5
+        // instead of 12 for a `Descriptor`, measured ~1.5x faster push+pop).
+        #[cfg(target_arch = "x86_64")]
+        if Self::IN_BLOCKS {
+            let mut copy = core::mem::MaybeUninit::<T>::uninit();
+            let src = self.0.get().cast::<Block>();
+            let dst = copy.as_mut_ptr().cast::<Block>();
+            for i in 0..core::mem::size_of::<T>() / 16 {
+                // SAFETY: in bounds and 16-aligned (IN_BLOCKS); T has no padding, so
+                // every byte is initialised, and any bit pattern is a valid T.
+                unsafe { dst.add(i).write(src.add(i).read_volatile()) };
+            }
+            // SAFETY: every byte was written above.
+            return unsafe { copy.assume_init() };
+        }
+        // SAFETY: the pointer comes from a live `UnsafeCell`.
         unsafe { core::ptr::read_volatile(self.0.get()) }
     }
 
@@ -46,9 +63,25 @@ impl<T: Copy> SlotCell<T> {
     /// As for [`SlotCell::read`]: the slot must be this side's to write.
     #[inline(always)]
     pub unsafe fn write(&self, value: T) {
+        #[cfg(target_arch = "x86_64")]
+        if Self::IN_BLOCKS {
+            let src = (&value as *const T).cast::<Block>();
+            let dst = self.0.get().cast::<Block>();
+            for i in 0..core::mem::size_of::<T>() / 16 {
+                // SAFETY: as in `read`.
+                unsafe { dst.add(i).write_volatile(src.add(i).read()) };
+            }
+            return;
+        }
         // SAFETY: see `read`.
         unsafe { core::ptr::write_volatile(self.0.get(), value) }
     }
+
+    /// Whether `T` is copied in 16-byte blocks: a multiple of 16 bytes, 16-aligned.
+    /// (`T` must also have no padding bytes, which `SlotCell`'s contract requires.)
+    #[cfg(target_arch = "x86_64")]
+    const IN_BLOCKS: bool =
+        core::mem::size_of::<T>() % 16 == 0 && core::mem::align_of::<T>() % 16 == 0;
 }
 // ANCHOR_END: slot_cell
 
@@ -77,6 +110,10 @@ impl<T: Copy> SlotCell<T> {
         self.0.with_mut(|p| unsafe { *p = value })
     }
 }
+
+/// 16 bytes, copied with one SSE load or store.
+#[cfg(all(not(loom), target_arch = "x86_64"))]
+type Block = core::arch::x86_64::__m128i;
 
 // SAFETY: a slot is handed between exactly two threads by the ring protocol, which
 // orders every access with acquire/release on the indices.
