@@ -6,10 +6,12 @@
 #   make guest-test-bochs  the same under Bochs (VMX and UINTR present and checked)
 #   make guest-test        both
 #   make guest-shell       boot to a shell under QEMU (Ctrl-A X quits)
+#   make guest-kallsyms    the kernel's symbol table (build/guest/kallsyms.txt)
 #   make guest-clean       remove build/guest
 #
 # Variables: GUEST_KVER (default: the kernel linux-headers-amd64 points at),
-# GUEST_RUN (what init runs: tests, shell, or a stage name), CRTOS_CACHE.
+# GUEST_RUN (what init runs: tests, shell, or a stage in guest/stages/: demo,
+# kallsyms, later the labs' stages), GUEST_BOOT (pvh or bzimage), CRTOS_CACHE.
 
 GUEST_OUT   := build/guest
 GUEST_KVER  ?= $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null | sed -n 's/^linux-headers-\([^ ,]*\).*/\1/p')
@@ -38,7 +40,7 @@ GUEST_MACHINE ?= $(or $(MACHINE),target/release/machine)
 GUEST_MACHINE_ARGS = --cpus 2 --memory 512 --initrd $(GUEST_OUT)/initrd.img
 
 .PHONY: guest guest-kernel guest-module guest-ctl guest-initrd guest-test guest-test-qemu \
-        guest-test-bochs guest-shell guest-clean guest-force guest-machine
+        guest-test-bochs guest-shell guest-clean guest-force guest-machine guest-kallsyms
 
 guest:
 	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) guest-initrd && \
@@ -124,6 +126,16 @@ else
 	  --run-dir $(GUEST_OUT)/run-bochs --transcript $(GUEST_OUT)/serial-bochs.log
 endif
 	guest/check-transcript.sh $(GUEST_OUT)/serial-bochs.log --expect-cpu-features
+
+# The running kernel's symbol table in build/guest/kallsyms.txt, for turning a RIP from
+# a Bochs log into a function name (PVH boots are never randomised: one table fits all).
+guest-kallsyms: guest guest-machine
+	$(GUEST_MACHINE) run --machine qemu --linux $(GUEST_OUT)/vmlinux $(GUEST_MACHINE_ARGS) \
+	  --cmdline '$(GUEST_CMDLINE) crtos_run=kallsyms' --timeout 60 --quiet \
+	  --run-dir $(GUEST_OUT)/run-kallsyms --transcript $(GUEST_OUT)/serial-kallsyms.log
+	tr -d '\r' <$(GUEST_OUT)/serial-kallsyms.log | sed -n '/^kallsyms-begin$$/,/^kallsyms-end$$/{//!p}' \
+	  >$(GUEST_OUT)/kallsyms.txt
+	@echo "$$(wc -l <$(GUEST_OUT)/kallsyms.txt) symbols in $(GUEST_OUT)/kallsyms.txt"
 
 # Interactive: QEMU straight on the terminal (Ctrl-A X quits, Ctrl-A C the monitor).
 guest-shell: guest
