@@ -46,6 +46,7 @@ HOST_PKGS := -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring
 
 lint: ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all --check
+	rustfmt --edition 2021 --check $(wildcard labs/*/*.rs solutions/*/*.rs)
 	$(CARGO) clippy -q $(HOST_PKGS) --all-targets -- -D warnings
 	$(CARGO) clippy -q $(KERNEL_PKGS) -- -D warnings
 

@@ -31,7 +31,10 @@ pub fn check_vmx_support() -> Result<(), VmxError> {
 ///
 /// # Safety
 /// `region` is this CPU's own, 4 KiB-aligned, and stays untouched while VMX is on.
-pub unsafe fn enter_vmx_operation(region: &mut [u8; 4096], region_phys: u64) -> Result<(), VmxError> {
+pub unsafe fn enter_vmx_operation(
+    region: &mut [u8; 4096],
+    region_phys: u64,
+) -> Result<(), VmxError> {
     // LAB 1: write this function.
     let _ = (region, region_phys);
     todo!("LAB 1: vmxon.rs: enter_vmx_operation (CR0/CR4 fixed bits, revision id, VMXON)")
