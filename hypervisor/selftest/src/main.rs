@@ -129,10 +129,16 @@ const EXIT_NAMES: [(usize, &str); 7] = [
 /// VM exits by reason that this run caused on CPU 0.
 fn bench(cpus: usize, nonce: &str) {
     const N: u64 = 2000;
-    let bare = cycles(N, || drop(core::arch::x86_64::__cpuid(0)));
+    let bare = cycles(N, || {
+        core::hint::black_box(core::arch::x86_64::__cpuid(0));
+    });
     on_each_cpu(enable, cpus);
-    let guest = cycles(N, || drop(core::arch::x86_64::__cpuid(0)));
-    let hypercall = cycles(N, || drop(vmcall(3, 0)));
+    let guest = cycles(N, || {
+        core::hint::black_box(core::arch::x86_64::__cpuid(0));
+    });
+    let hypercall = cycles(N, || {
+        core::hint::black_box(vmcall(3, 0));
+    });
     println!("bench: CPUID on bare metal: {bare} cycles nonce={nonce}");
     println!(
         "bench: CPUID under the hypervisor: {guest} cycles ({:.1}x) nonce={nonce}",
