@@ -9,7 +9,7 @@
 //! never undefined behaviour, a panic or an access outside the region.
 //!
 //! The core API needs neither `std` nor `alloc`. The `std` feature adds
-//! [`HeapRegion`] for host tests and benchmarks.
+//! `HeapRegion` and `HeapQueue` for host tests and benchmarks.
 
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
