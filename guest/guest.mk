@@ -58,17 +58,9 @@ $(GUEST_OUT)/vmlinuz $(GUEST_OUT)/vmlinux &: $(GUEST_OUT)/kernel.version guest/k
 	guest/kernel.sh $(GUEST_KVER) $(GUEST_OUT)
 	@touch $(GUEST_OUT)/vmlinuz $(GUEST_OUT)/vmlinux
 
-# Kbuild writes its objects next to the sources: build in a copy, keep driver/ clean.
-# The initramfs gets the module without debug info (600 KiB less to load and unpack).
 guest-module: $(GUEST_OUT)/crtos.ko
-$(GUEST_OUT)/crtos.ko: $(GUEST_MODULE_SRC) $(GUEST_OUT)/vmlinuz guest/guest.mk
-	@bash -c 'source scripts/lib.sh; stage "crtos module for $(GUEST_KVER)"; \
-	  rm -rf $(GUEST_OUT)/module && mkdir -p $(GUEST_OUT)/module/include && \
-	  cp driver/module/*.c driver/module/*.h driver/module/Kbuild $(GUEST_OUT)/module/ && \
-	  cp driver/include/crtos.h $(GUEST_OUT)/module/include/ && \
-	  $(MAKE) --no-print-directory -C /usr/src/linux-headers-$(GUEST_KVER) M=$(abspath $(GUEST_OUT)/module) modules 2>&1 \
-	    | grep -v -e "^Skipping BTF generation" -e "^make\[[0-9]*\]: .* directory" && \
-	  test -f $(GUEST_OUT)/module/crtos.ko && strip --strip-debug -o $@ $(GUEST_OUT)/module/crtos.ko && done_stage'
+$(GUEST_OUT)/crtos.ko: $(GUEST_MODULE_SRC) $(GUEST_OUT)/vmlinuz guest/build-module.sh
+	@env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL guest/build-module.sh $(GUEST_KVER) $@
 
 # Static, so it runs in the initramfs without a libc; the flag is given for this
 # target only (with an explicit --target, RUSTFLAGS do not reach build scripts).
@@ -83,11 +75,12 @@ $(GUEST_OUT)/crtosctl: $(GUEST_CTL_BIN)
 	@mkdir -p $(@D)
 	strip -o $@ $<
 
-guest-initrd: $(GUEST_OUT)/initrd.img $(GUEST_OUT)/vmlinuz $(GUEST_OUT)/pvh-loader
+guest-initrd: $(GUEST_OUT)/initrd.img $(GUEST_OUT)/vmlinuz $(GUEST_OUT)/pvh-loader \
+              $(GUEST_OUT)/vmlinux.packed
 
 # 32-bit freestanding C for GRUB's multiboot; gcc -m32 needs no multilib for this
 # (no libc, no libgcc, stdint.h is the compiler's own).
-GUEST_PVH_SRC := $(wildcard guest/pvh-loader/*)
+GUEST_PVH_SRC := guest/pvh-loader/entry.S guest/pvh-loader/loader.c guest/pvh-loader/loader.ld
 $(GUEST_OUT)/pvh-loader: $(GUEST_PVH_SRC)
 	@mkdir -p $(@D)
 	gcc -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
@@ -97,6 +90,14 @@ $(GUEST_OUT)/pvh-loader: $(GUEST_PVH_SRC)
 	  guest/pvh-loader/entry.S guest/pvh-loader/loader.c
 $(GUEST_OUT)/initrd.img: $(GUEST_INITRD_SRC) guest/guest.mk $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl $(GUEST_BUSYBOX)
 	guest/mkinitrd.sh $@ $(GUEST_BUSYBOX) $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl
+
+# The vmlinux for GRUB to read under Bochs: same memory image, 35 instead of 63 MiB
+# (segments packed, trailing zeros left to the loader's zero-fill): ≈ 1.5 s less.
+$(GUEST_OUT)/pack-vmlinux: guest/pvh-loader/pack-vmlinux.c
+	@mkdir -p $(@D)
+	gcc -O2 -Wall -Wextra -Werror -o $@ $<
+$(GUEST_OUT)/vmlinux.packed: $(GUEST_OUT)/vmlinux $(GUEST_OUT)/pack-vmlinux
+	$(GUEST_OUT)/pack-vmlinux $< $@
 
 # One boot per test run; the runner ends it on the guest's "[exit] code=N" line, and
 # the transcript check makes sure every test really ran and passed.
@@ -116,7 +117,7 @@ guest-test-qemu: guest guest-machine
 # line is part of the ISO, so it is made for each run (~0.5 s, hard links).
 guest-test-bochs: guest guest-machine
 ifeq ($(GUEST_BOOT),pvh)
-	guest/mkiso-pvh.sh $(GUEST_OUT)/boot-pvh.iso $(GUEST_OUT)/pvh-loader $(GUEST_OUT)/vmlinux \
+	guest/mkiso-pvh.sh $(GUEST_OUT)/boot-pvh.iso $(GUEST_OUT)/pvh-loader $(GUEST_OUT)/vmlinux.packed \
 	  $(GUEST_OUT)/initrd.img '$(GUEST_CMDLINE_BOCHS) crtos_run=$(GUEST_RUN)'
 	$(GUEST_MACHINE) run --machine bochs --iso $(GUEST_OUT)/boot-pvh.iso --cpus 2 --memory 512 \
 	  --timeout 240 --run-dir $(GUEST_OUT)/run-bochs --transcript $(GUEST_OUT)/serial-bochs.log
@@ -140,7 +141,7 @@ guest-kallsyms: guest guest-machine
 # Interactive: QEMU straight on the terminal (Ctrl-A X quits, Ctrl-A C the monitor).
 guest-shell: guest
 	qemu-system-x86_64 -display none -no-reboot -serial mon:stdio -m 512 -smp 2 \
-	  -kernel $(GUEST_OUT)/vmlinuz -initrd $(GUEST_OUT)/initrd.img \
+	  -kernel $(GUEST_OUT)/$(if $(filter pvh,$(GUEST_BOOT)),vmlinux,vmlinuz) -initrd $(GUEST_OUT)/initrd.img \
 	  -append '$(GUEST_CMDLINE) crtos_run=shell'
 
 guest-clean:

@@ -62,7 +62,7 @@ enum Command {
 fn open_device() -> Result<Device, String> {
     Device::open().map_err(|e| match e.raw_os_error() {
         Some(libc::ENOENT) | Some(libc::ENXIO) | Some(libc::ENODEV) => format!(
-            "the crtos driver is not loaded ({} is missing): load it with `insmod crtos.ko` ({})",
+            "the crtos driver is not loaded ({} is missing): load it with `insmod crtos.ko` (in the guest: `insmod /lib/crtos.ko`) ({})",
             device::DEVICE,
             explain::errno_name(e.raw_os_error().unwrap_or(0))
         ),
