@@ -608,7 +608,19 @@ fn interleaved_ratios(rounds: usize) {
     }
 }
 
+/// The conditions of the run, printed with the figures: on a shared host they matter.
+fn print_machine(when: &str) {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    println!(
+        "machine {when}: {cpus} CPUs, load average {}",
+        load.join(" ")
+    );
+}
+
 fn main() {
+    print_machine("at start");
     let dir = output_directory();
     let mut criterion = Criterion::default()
         .output_directory(&dir)
@@ -627,4 +639,5 @@ fn main() {
     if rounds > 0 {
         interleaved_ratios(rounds);
     }
+    print_machine("at end");
 }

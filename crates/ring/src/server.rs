@@ -50,7 +50,9 @@ impl<'a> Server<'a> {
     // ANCHOR: next_request
     /// Takes the next request. `Empty` when there is none. A malformed request (unknown
     /// opcode, bad status, payload out of bounds) is answered with status `Rejected`,
-    /// so the client's matching frees its tag, and returned as the error.
+    /// so the client's matching frees its tag, and returned as the error. (Only a client
+    /// with more than `capacity` requests in flight can fill the response queue; then
+    /// the rejection is dropped and `Full` is returned instead.)
     pub fn next_request(&mut self) -> Result<Request, RingError> {
         let descriptor = self.requests.pop()?;
         match validate::request(&descriptor, &self.layout) {
