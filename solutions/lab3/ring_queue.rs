@@ -19,6 +19,9 @@ use crate::{validate, Consumer, Descriptor, Producer, RingError};
 impl Producer<'_> {
     /// Appends `descriptor` to the queue, or returns `Full` and changes nothing.
     /// Returns `IndexOutOfRange` if the consumer published an impossible head.
+    // `#[inline]` on all four: non-generic functions are not inlined across crates
+    // without it, and a call costs more than these bodies.
+    #[inline]
     pub fn push(&mut self, descriptor: &Descriptor) -> Result<(), RingError> {
         if self.tail.wrapping_sub(self.head_cache) == self.capacity() {
             // Looks full with the shadow head: look at the real one. Acquire pairs with
@@ -43,6 +46,7 @@ impl Producer<'_> {
     /// Appends as many of `descriptors` as fit, publishing them with a single tail
     /// store; returns how many were pushed (0 means `Full` when `descriptors` is not
     /// empty).
+    #[inline]
     pub fn push_batch(&mut self, descriptors: &[Descriptor]) -> Result<usize, RingError> {
         let mut free = self.capacity() - self.tail.wrapping_sub(self.head_cache);
         if (free as usize) < descriptors.len() {
@@ -71,6 +75,7 @@ impl Producer<'_> {
 impl Consumer<'_> {
     /// Takes the oldest descriptor out of the queue, or returns `Empty`.
     /// Returns `IndexOutOfRange` if the producer published an impossible tail.
+    #[inline]
     pub fn pop(&mut self) -> Result<Descriptor, RingError> {
         if self.head == self.tail_cache {
             // Looks empty with the shadow tail: look at the real one. Acquire pairs with
@@ -93,6 +98,7 @@ impl Consumer<'_> {
 
     /// Takes up to `out.len()` descriptors, freeing them with a single head store;
     /// returns how many were taken (0 means `Empty` when `out` is not empty).
+    #[inline]
     pub fn pop_batch(&mut self, out: &mut [Descriptor]) -> Result<usize, RingError> {
         let mut ready = self.tail_cache.wrapping_sub(self.head);
         if (ready as usize) < out.len() {
