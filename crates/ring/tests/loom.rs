@@ -4,7 +4,7 @@
 //! shows up here as a data race on a slot.
 //!
 //! Run with:
-//! `CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" cargo test -p syscall-ring --release --test loom`
+//! `CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" cargo test -p syscall-ring --test loom`
 #![cfg(loom)]
 
 use loom::sync::Arc;
@@ -48,8 +48,11 @@ fn retry<T>(mut f: impl FnMut() -> Result<T, RingError>) -> T {
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
-    // Bounded so the suite stays in seconds; 2 preemptions find the classic ordering bugs.
-    builder.preemption_bound = Some(2);
+    // Bounded so the suite stays in seconds (LOOM_MAX_PREEMPTIONS overrides). Two
+    // preemptions already find each wrong ordering in push/pop (see the book).
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(5);
+    }
     builder.check(f);
 }
 
