@@ -56,6 +56,8 @@ typedef uint64_t __u64;
  *                 image_size rounded up to 4 KiB + percpu_size * nr_cpu_ids must fit.
  *   checksum      CRC-32 (IEEE 802.3, the one zlib and `crc32` compute) of the whole
  *                 image_size bytes with these 4 checksum bytes read as zero.
+ *                 A hypervisor's entry starts with ENDBR64 (f3 0f 1e fa): the driver
+ *                 calls it indirectly, and a body that is not our code is refused.
  *   flags         must be 0 (room for later use without a version bump).
  *   reserved      must be 0.
  */
@@ -92,6 +94,7 @@ enum crtos_reject_reason {
 	CRTOS_REJECT_PERCPU,            /* percpu_size not a multiple of 4096 */
 	CRTOS_REJECT_CHECKSUM,
 	CRTOS_REJECT_FLAGS,             /* flags or reserved not zero */
+	CRTOS_REJECT_NOT_CODE,          /* hypervisor: the entry is not an ENDBR64 instruction */
 };
 
 /* ------------------------------------------------------------------ ioctls
@@ -134,21 +137,39 @@ struct crtos_query {
 	__u64 hv_features;
 };
 
+/* A raw hypercall issued by the driver in kernel mode (lab tests and graders): the
+ * numbers that change the driver's state (DISABLE, START_RTOS) have their own ioctls. */
+struct crtos_hypercall_arg {
+	__u64 nr;
+	__u64 args[3];
+	__s64 ret;              /* out: the hypervisor's RAX (a negative errno on error) */
+};
+
+/* Reads 8 bytes of the reservation through the driver's own mapping: how a lab shows
+ * that Linux cannot read the hypervisor's memory once EPT closes it. */
+struct crtos_probe_arg {
+	__u64 offset;           /* in: from the reservation's base, a multiple of 8 */
+	__u64 value;            /* out */
+};
+
 #define CRTOS_IOCTL_MAGIC 0xC7
 #define CRTOS_ENABLE     _IOWR(CRTOS_IOCTL_MAGIC, 1, struct crtos_image_arg)
 #define CRTOS_DISABLE    _IO(CRTOS_IOCTL_MAGIC, 2)
 #define CRTOS_START_RTOS _IOWR(CRTOS_IOCTL_MAGIC, 3, struct crtos_image_arg)
 #define CRTOS_QUERY      _IOR(CRTOS_IOCTL_MAGIC, 4, struct crtos_query)
 #define CRTOS_STATUS     _IOR(CRTOS_IOCTL_MAGIC, 5, struct crtos_status)
+#define CRTOS_HYPERCALL  _IOWR(CRTOS_IOCTL_MAGIC, 6, struct crtos_hypercall_arg)
+#define CRTOS_PROBE_READ _IOWR(CRTOS_IOCTL_MAGIC, 7, struct crtos_probe_arg)
 
 /* Errors the ioctls return (the control tool turns each into a sentence):
  *   EINVAL      image refused (reject_reason says which check), or bad argument
  *   EFAULT      the user buffer cannot be read
  *   EBUSY       ENABLE while enabled; START_RTOS while the RTOS runs
  *   ENODEV      DISABLE / START_RTOS / QUERY while no hypervisor is enabled
- *   EOPNOTSUPP  ENABLE: image valid and copied, but no hypervisor was entered: this
- *               driver has no entry path yet (the hypervisor comes in a later issue);
- *               nothing changed, the state stays DISABLED
+ *   EIO         ENABLE: the hypervisor could not turn VMX on or launch Linux on some
+ *               CPU (its log line on the console says why); every CPU is back on
+ *               bare metal and the state stays DISABLED
+ *   ENODEV      ENABLE: a CPU has no usable VMX
  *   ENOMEM      out of kernel memory (the missing memmap= reservation is reported
  *               by the module's load itself failing with ENOMEM)
  *   EINTR       interrupted while waiting for the driver's lock

@@ -42,6 +42,7 @@ extern struct crtos_reservation crtos_res;
 int crtos_reservation_claim(phys_addr_t base);
 void crtos_reservation_release(void);
 int crtos_shared_mmap(struct file *file, struct vm_area_struct *vma);
+int crtos_probe_read(struct crtos_probe_arg __user *uarg);
 
 /* hypervisor.c */
 int crtos_image_copy_in(struct crtos_image_arg __user *uarg, const char *magic,
@@ -51,6 +52,7 @@ long crtos_hv_hypercall(u64 nr, u64 arg0, u64 arg1, u64 arg2);
 int crtos_hv_enable(struct crtos_image_arg __user *uarg);
 int crtos_hv_disable(void);
 int crtos_hv_query(struct crtos_query __user *uarg);
+int crtos_hv_raw_hypercall(struct crtos_hypercall_arg __user *uarg);
 void crtos_cpu_features(u64 *vmx_cpus, u64 *uintr_cpus);
 
 /* Hypercall numbers (DESIGN.md section 4): VMCALL with RAX = number. */

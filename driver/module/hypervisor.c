@@ -4,6 +4,8 @@
  * the VMCALL hypercall, and the per-CPU feature check.
  */
 #include <linux/bitops.h>
+#include <linux/cpu.h>
+#include <linux/vmalloc.h>
 #include <linux/crc32.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -27,6 +29,7 @@ static const char *const crtos_reject_text[] = {
 	[CRTOS_REJECT_PERCPU] = "percpu_size not a multiple of 4096",
 	[CRTOS_REJECT_CHECKSUM] = "checksum mismatch",
 	[CRTOS_REJECT_FLAGS] = "flags or reserved fields not zero",
+	[CRTOS_REJECT_NOT_CODE] = "the entry is not an ENDBR64 instruction",
 };
 
 /* zlib's CRC-32 of the image with the checksum field read as zero. */
@@ -69,6 +72,12 @@ static enum crtos_reject_reason crtos_image_check(const struct crtos_image *img,
 		return CRTOS_REJECT_ENTRY;
 	if (h->checksum != crtos_image_crc(img->data, img->size))
 		return CRTOS_REJECT_CHECKSUM;
+	/* The driver calls a hypervisor's entry: refuse to jump into something that is
+	 * not its entry code (valid-looking test images, a file of another kind). */
+	if (!memcmp(magic, CRTOS_HV_MAGIC, CRTOS_MAGIC_LEN) &&
+	    (h->entry_offset + 4 > h->image_size ||
+	     memcmp((u8 *)img->data + h->entry_offset, "\xf3\x0f\x1e\xfa", 4)))
+		return CRTOS_REJECT_NOT_CODE;
 	return CRTOS_REJECT_NONE;
 }
 
@@ -146,18 +155,127 @@ long crtos_hv_hypercall(u64 nr, u64 arg0, u64 arg1, u64 arg2)
 }
 
 /*
- * Entering the hypervisor on every online CPU is the next step (the hypervisor
- * issue): map hv range executable, then on_each_cpu() calls
- * entry(cpu, percpu_phys) and gathers one result per CPU, as Jailhouse does. Until a
- * hypervisor exists this driver enters nothing and says so with EOPNOTSUPP, leaving
- * the state DISABLED. The validated image stays in the range for inspection.
+ * The hypervisor's entry (hypervisor/src/entry.rs), called on every online CPU:
+ *
+ *   int entry(u64 cpu, u64 online_cpus, u64 max_cpus, u64 hv_phys, u64 hv_size,
+ *             u64 hv_virt);
+ *
+ * It returns 0 in VMX non-root operation: from then on that CPU runs Linux as a guest.
+ * On failure every CPU backs out (all or none) and it returns a negative errno.
  */
+typedef int (*crtos_hv_entry_t)(u64 cpu, u64 online_cpus, u64 max_cpus, u64 hv_phys,
+				 u64 hv_size, u64 hv_virt);
+
+struct crtos_hv_call {
+	crtos_hv_entry_t entry;
+	void *virt;
+	u64 online_cpus;
+	int *result;            /* per CPU id */
+};
+
+/* The hypervisor's whole range, mapped executable while it runs. */
+static void *crtos_hv_exec;
+
+/*
+ * memremap()'s mapping of the range is not executable, and neither is anything
+ * ioremap gives. The range has struct pages (it lies inside RAM's sections), so vmap()
+ * maps it executable. The hypervisor is linked position-independent: it runs at
+ * whatever address this returns, and the whole range (its stacks and per-CPU data
+ * too) stays mapped here for as long as it runs, including on its way out.
+ */
+static void *crtos_hv_map_exec(void)
+{
+	unsigned long i, n = crtos_res.hv.size >> PAGE_SHIFT;
+	struct page **pages;
+	void *virt = NULL;
+
+	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned long pfn = PHYS_PFN(crtos_res.hv.base) + i;
+
+		if (!pfn_valid(pfn)) {
+			pr_err("crtos: hypervisor range has no struct page at pfn %#lx: cannot map it executable\n",
+			       pfn);
+			goto out;
+		}
+		pages[i] = pfn_to_page(pfn);
+	}
+	virt = vmap(pages, n, VM_MAP, PAGE_KERNEL_EXEC);
+out:
+	kvfree(pages);
+	return virt;
+}
+
+/* Runs on every online CPU at once (IPI context, interrupts off). */
+static void crtos_hv_enter_cpu(void *info)
+{
+	struct crtos_hv_call *c = info;
+	unsigned int cpu = smp_processor_id();
+
+	c->result[cpu] = c->entry(cpu, c->online_cpus, nr_cpu_ids, crtos_res.hv.base,
+				  crtos_res.hv.size, (u64)c->virt);
+}
+
+static void crtos_hv_leave_cpu(void *info)
+{
+	atomic_t *failures = info;
+
+	if (crtos_hv_hypercall(CRTOS_HC_DISABLE, 0, 0, 0))
+		atomic_inc(failures);
+}
+
 static int crtos_hv_enter(const struct crtos_image *img)
 {
-	pr_info("crtos: hypervisor image valid (%llu bytes, entry +%#llx, %llu bytes per CPU), copied to %pa; no hypervisor entered: this driver has no entry path yet\n",
-		img->size, img->hdr.entry_offset, img->hdr.percpu_size,
-		&crtos_res.hv.base);
-	return -EOPNOTSUPP;
+	struct crtos_hv_call c = {};
+	unsigned int cpu, entered = 0;
+	int err = 0;
+
+	c.virt = crtos_hv_map_exec();
+	if (!c.virt)
+		return -ENOMEM;
+	c.entry = (crtos_hv_entry_t)(c.virt + img->hdr.entry_offset);
+	c.result = kcalloc(nr_cpu_ids, sizeof(*c.result), GFP_KERNEL);
+	if (!c.result) {
+		err = -ENOMEM;
+		goto err_unmap;
+	}
+
+	/* No CPU may come or go while the hypervisor takes them all (as in Jailhouse). */
+	cpus_read_lock();
+	c.online_cpus = num_online_cpus();
+	on_each_cpu(crtos_hv_enter_cpu, &c, 1);
+	for_each_online_cpu(cpu) {
+		if (c.result[cpu] == 0)
+			entered++;
+		else if (!err)
+			err = c.result[cpu];
+	}
+	if (err && entered) {
+		/* The hypervisor backs out everywhere when one CPU fails; should a CPU still
+		 * be inside, make it leave rather than leave a half-enabled machine. */
+		atomic_t failures = ATOMIC_INIT(0);
+
+		for_each_online_cpu(cpu)
+			if (c.result[cpu] == 0)
+				smp_call_function_single(cpu, crtos_hv_leave_cpu, &failures, 1);
+	}
+	cpus_read_unlock();
+	kfree(c.result);
+	if (err) {
+		pr_err("crtos: the hypervisor did not start (%d on at least one CPU): see its log lines above\n",
+		       err);
+		goto err_unmap;
+	}
+	crtos_hv_exec = c.virt;
+	pr_info("crtos: hypervisor running on %llu CPUs; Linux continues as its guest\n",
+		c.online_cpus);
+	return 0;
+
+err_unmap:
+	vunmap(c.virt);
+	return err;
 }
 
 int crtos_hv_enable(struct crtos_image_arg __user *uarg)
@@ -190,10 +308,42 @@ out_free:
 
 int crtos_hv_disable(void)
 {
+	atomic_t failures = ATOMIC_INIT(0);
+
 	if (crtos_state == CRTOS_STATE_DISABLED)
 		return -ENODEV;
-	/* Reached only once crtos_hv_enter() can succeed (the hypervisor issue). */
-	return -EOPNOTSUPP;
+	/* The RTOS's CPU belongs to the hypervisor's other cell: stopping it is lab 2's. */
+	if (crtos_state == CRTOS_STATE_RTOS_RUNNING)
+		return -EBUSY;
+
+	cpus_read_lock();
+	on_each_cpu(crtos_hv_leave_cpu, &failures, 1);
+	cpus_read_unlock();
+	if (atomic_read(&failures)) {
+		pr_err("crtos: %d CPU(s) could not leave the hypervisor\n", atomic_read(&failures));
+		return -EIO;
+	}
+	vunmap(crtos_hv_exec);
+	crtos_hv_exec = NULL;
+	crtos_state = CRTOS_STATE_DISABLED;
+	module_put(THIS_MODULE);
+	pr_info("crtos: hypervisor disabled; Linux runs on bare metal\n");
+	return 0;
+}
+
+/* CRTOS_HYPERCALL: any hypercall but the two that change the driver's state. */
+int crtos_hv_raw_hypercall(struct crtos_hypercall_arg __user *uarg)
+{
+	struct crtos_hypercall_arg a;
+
+	if (crtos_state == CRTOS_STATE_DISABLED)
+		return -ENODEV;  /* VMCALL on bare metal raises #UD */
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.nr == CRTOS_HC_DISABLE || a.nr == CRTOS_HC_START_RTOS)
+		return -EINVAL;
+	a.ret = crtos_hv_hypercall(a.nr, a.args[0], a.args[1], a.args[2]);
+	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
 
 int crtos_hv_query(struct crtos_query __user *uarg)

@@ -80,6 +80,12 @@ static long crtos_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case CRTOS_STATUS:
 		err = crtos_status(uarg);
 		break;
+	case CRTOS_HYPERCALL:
+		err = crtos_hv_raw_hypercall(uarg);
+		break;
+	case CRTOS_PROBE_READ:
+		err = crtos_probe_read(uarg);
+		break;
 	default:
 		err = -ENOTTY;
 		break;

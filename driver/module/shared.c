@@ -116,3 +116,28 @@ int crtos_shared_mmap(struct file *file, struct vm_area_struct *vma)
 			       (crtos_res.shared.base + off) >> PAGE_SHIFT, len,
 			       vma->vm_page_prot);
 }
+
+/*
+ * CRTOS_PROBE_READ: 8 bytes of the reservation, read through the driver's mapping.
+ * Under the hypervisor its EPT closes these ranges to Linux: the read is denied and
+ * logged, and returns all-ones (see hypervisor/src/vmx/vmexit.rs).
+ */
+int crtos_probe_read(struct crtos_probe_arg __user *uarg)
+{
+	struct crtos_range *ranges[] = { &crtos_res.hv, &crtos_res.rtos, &crtos_res.shared };
+	struct crtos_probe_arg a;
+	u64 off;
+	int i;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.offset % 8 || a.offset >= CRTOS_RESERVED_SIZE)
+		return -EINVAL;
+	for (i = 0, off = a.offset; i < ARRAY_SIZE(ranges); off -= ranges[i]->size, i++) {
+		if (off < ranges[i]->size) {
+			a.value = READ_ONCE(*(u64 *)(ranges[i]->virt + off));
+			return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+		}
+	}
+	return -EINVAL;
+}

@@ -39,6 +39,7 @@ global_asm!(
     .section .text
     .global hv_entry
 hv_entry:
+    endbr64                         # a valid indirect-call target where IBT is on
     push rbp
     push rbx
     push r12

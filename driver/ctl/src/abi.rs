@@ -59,6 +59,7 @@ pub fn reject_reason_text(reason: u32) -> &'static str {
         8 => "its percpu_size is not a multiple of 4096",
         9 => "its checksum does not match its contents (corrupted or edited after linking?)",
         10 => "its flags or reserved header fields are not zero",
+        11 => "its entry is not an ENDBR64 instruction: it is not a hypervisor built by this project (build one with `make hypervisor`)",
         _ => "the driver gave no reason",
     }
 }
@@ -76,6 +77,7 @@ pub fn reject_reason_name(reason: u32) -> &'static str {
         8 => "percpu",
         9 => "checksum",
         10 => "flags",
+        11 => "not-code",
         _ => "none",
     }
 }
@@ -120,6 +122,23 @@ pub struct Query {
     pub hv_features: u64,
 }
 
+/// `struct crtos_hypercall_arg`.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct HypercallArg {
+    pub nr: u64,
+    pub args: [u64; 3],
+    pub ret: i64,
+}
+
+/// `struct crtos_probe_arg`.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct ProbeArg {
+    pub offset: u64,
+    pub value: u64,
+}
+
 // Linux's _IOC encoding on x86: dir(2 bits) << 30 | size(14) << 16 | type(8) << 8 | nr(8).
 const fn ioc(dir: u64, nr: u64, size: usize) -> u64 {
     (dir << 30) | ((size as u64) << 16) | (0xC7 << 8) | nr
@@ -131,3 +150,5 @@ pub const IOCTL_DISABLE: u64 = ioc(0, 2, 0);
 pub const IOCTL_START_RTOS: u64 = ioc(READ | WRITE, 3, core::mem::size_of::<ImageArg>());
 pub const IOCTL_QUERY: u64 = ioc(READ, 4, core::mem::size_of::<Query>());
 pub const IOCTL_STATUS: u64 = ioc(READ, 5, core::mem::size_of::<Status>());
+pub const IOCTL_HYPERCALL: u64 = ioc(READ | WRITE, 6, core::mem::size_of::<HypercallArg>());
+pub const IOCTL_PROBE_READ: u64 = ioc(READ | WRITE, 7, core::mem::size_of::<ProbeArg>());

@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
 
-use crate::abi::{self, ImageArg, Query, Status};
+use crate::abi::{self, HypercallArg, ImageArg, ProbeArg, Query, Status};
 
 pub const DEVICE: &str = "/dev/crtos";
 
@@ -79,6 +79,20 @@ impl Device {
         let mut query = Query::default();
         self.ioctl(abi::IOCTL_QUERY, (&mut query as *mut Query).cast())?;
         Ok(query)
+    }
+
+    /// Has the driver issue hypercall `nr` in kernel mode; the hypervisor's answer.
+    pub fn hypercall(&self, nr: u64, args: [u64; 3]) -> io::Result<i64> {
+        let mut arg = HypercallArg { nr, args, ret: 0 };
+        self.ioctl(abi::IOCTL_HYPERCALL, (&mut arg as *mut HypercallArg).cast())?;
+        Ok(arg.ret)
+    }
+
+    /// Reads 8 bytes of the reservation at `offset` through the driver's mapping.
+    pub fn probe_read(&self, offset: u64) -> io::Result<u64> {
+        let mut arg = ProbeArg { offset, value: 0 };
+        self.ioctl(abi::IOCTL_PROBE_READ, (&mut arg as *mut ProbeArg).cast())?;
+        Ok(arg.value)
     }
 
     /// Maps `len` bytes of the shared region from `offset`.

@@ -14,6 +14,8 @@ pub enum Op {
     Query,
     Status,
     MapShared,
+    Hypercall,
+    ProbeRead,
 }
 
 pub fn errno_name(errno: i32) -> &'static str {
@@ -30,6 +32,8 @@ pub fn errno_name(errno: i32) -> &'static str {
         libc::ENOTTY => "ENOTTY",
         libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::ENXIO => "ENXIO",
+        libc::EIO => "EIO",
+        libc::ENOSYS => "ENOSYS",
         _ => "errno",
     }
 }
@@ -47,11 +51,26 @@ pub fn explain(op: Op, error: &io::Error, reject_reason: u32) -> String {
         (Op::Enable, libc::EBUSY) => {
             "a hypervisor is already enabled; run `crtosctl disable` first".into()
         }
-        (Op::Enable, libc::EOPNOTSUPP) => {
-            "the image is valid and was copied into the hypervisor's \
-             range, but no hypervisor was entered: this driver has no entry path yet (a later \
-             lab adds it). Linux keeps running on bare metal, exactly as before"
+        (Op::Enable, libc::EIO) => {
+            "the hypervisor could not turn VMX on or launch Linux as its guest on some CPU; \
+             every CPU is back on bare metal. Its log lines on the console ([hv] ...) say why"
                 .into()
+        }
+        (Op::Enable, libc::ENODEV) => {
+            "a CPU has no usable VMX (CPUID.1:ECX[5] clear, or disabled by the firmware): \
+             run on Bochs, or on a host that nests VMX"
+                .into()
+        }
+        (Op::Disable, libc::EBUSY) => {
+            "the RTOS is running on the hypervisor's other cell; it must stop first".into()
+        }
+        (Op::Hypercall | Op::ProbeRead, libc::EINVAL) => {
+            "the driver refused the request: DISABLE and START_RTOS have their own commands; \
+             probe offsets are multiples of 8 inside the reservation"
+                .into()
+        }
+        (Op::Hypercall, libc::ENODEV) => {
+            "no hypervisor is running: on bare metal VMCALL would raise #UD".into()
         }
         (Op::Disable, libc::ENODEV) => {
             "no hypervisor is enabled, so there is nothing to disable".into()

@@ -105,6 +105,67 @@ pub fn make_test_image(kind: Kind, corruption: Corruption, body_len: usize) -> V
     image
 }
 
+/// Packs a linked image: the ELF's first loadable segment, as it sits in the file, is
+/// the image (its first 64 bytes the header, which the link left with zeroes in
+/// image_size, entry_offset and checksum). Fills those in from the ELF.
+pub fn pack(kind: Kind, elf: &[u8]) -> Result<Vec<u8>, String> {
+    let u16_at = |o: usize| {
+        elf.get(o..o + 2)
+            .map(|b| u16::from_le_bytes(b.try_into().unwrap()))
+    };
+    let u32_at = |o: usize| {
+        elf.get(o..o + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+    };
+    let u64_at = |o: usize| {
+        elf.get(o..o + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+    };
+    let bad = || "not a 64-bit little-endian ELF file".to_string();
+    if elf.get(0..6) != Some(&[0x7F, b'E', b'L', b'F', 2, 1][..]) {
+        return Err(bad());
+    }
+    let entry = u64_at(24).ok_or_else(bad)?;
+    let (phoff, phentsize, phnum) = (
+        u64_at(32).ok_or_else(bad)? as usize,
+        u16_at(54).ok_or_else(bad)? as usize,
+        u16_at(56).ok_or_else(bad)? as usize,
+    );
+    // The first PT_LOAD segment: the image is linked at 0 as one segment.
+    let load = (0..phnum)
+        .map(|i| phoff + i * phentsize)
+        .find(|&ph| u32_at(ph) == Some(1))
+        .ok_or("the ELF file has no loadable segment")?;
+    let (offset, vaddr, filesz) = (
+        u64_at(load + 8).ok_or_else(bad)? as usize,
+        u64_at(load + 16).ok_or_else(bad)?,
+        u64_at(load + 32).ok_or_else(bad)? as usize,
+    );
+    if vaddr != 0 {
+        return Err(format!("the image must be linked at 0, not {vaddr:#x}"));
+    }
+    let mut image = elf
+        .get(offset..offset + filesz)
+        .ok_or("the loadable segment lies outside the file")?
+        .to_vec();
+    let magic = match kind {
+        Kind::Hv => abi::HV_MAGIC,
+        Kind::Rtos => abi::RTOS_MAGIC,
+    };
+    if image.len() < abi::HEADER_SIZE || image[..8] != magic {
+        return Err("the segment does not start with this kind's image header".into());
+    }
+    if entry < abi::HEADER_SIZE as u64 || entry >= image.len() as u64 {
+        return Err(format!("the entry point {entry:#x} lies outside the image"));
+    }
+    let size = image.len() as u64;
+    image[16..24].copy_from_slice(&size.to_le_bytes());
+    image[24..32].copy_from_slice(&entry.to_le_bytes());
+    let checksum = image_checksum(&image);
+    image[abi::CHECKSUM_OFFSET..abi::CHECKSUM_OFFSET + 4].copy_from_slice(&checksum.to_le_bytes());
+    Ok(image)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 //! any failure.
 
 mod abi;
+mod cpu;
 mod device;
 mod explain;
 mod image;
@@ -57,6 +58,31 @@ enum Command {
     CheckShared,
     /// VMX and UINTR support of the CPU this runs on (CPUID; no driver needed).
     CpuFeatures,
+    /// Turn a linked image (ELF) into the flat image the driver loads: fill in the
+    /// header's size, entry offset and checksum.
+    PackImage {
+        #[arg(long, value_enum, default_value = "hv")]
+        kind: Kind,
+        elf: PathBuf,
+        out: PathBuf,
+    },
+    /// CPUID leaf 0x4000_0000 on every online CPU (pinned to each in turn): the
+    /// hypervisor's signature where one runs.
+    Cpuid {
+        /// Text appended to each line (e.g. a grader's nonce).
+        #[arg(long, default_value = "")]
+        tag: String,
+    },
+    /// Have the driver issue a hypercall in kernel mode and print the answer.
+    Hypercall {
+        nr: u64,
+        #[arg(default_values_t = [0u64, 0, 0], num_args = 0..=3)]
+        args: Vec<u64>,
+    },
+    /// Read 8 bytes of the reservation (offset from its base) through the driver.
+    ProbeRead { offset: String },
+    /// Execute VMCALL from user mode (the hypervisor must refuse it with -EPERM).
+    UserVmcall { nr: u64 },
 }
 
 fn open_device() -> Result<Device, String> {
@@ -228,8 +254,53 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::CheckShared => check_shared(&open_device()?)?,
         Command::CpuFeatures => cpu_features(),
+        Command::PackImage { kind, elf, out } => {
+            let elf =
+                std::fs::read(&elf).map_err(|e| format!("cannot read {}: {e}", elf.display()))?;
+            let image = image::pack(kind, &elf)?;
+            std::fs::write(&out, &image)
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            println!("{}: {} bytes", out.display(), image.len());
+        }
+        Command::Cpuid { tag } => cpu::cpuid_on_each_cpu(&tag)?,
+        Command::Hypercall { nr, args } => {
+            let mut a = [0u64; 3];
+            a[..args.len()].copy_from_slice(&args);
+            let ret = open_device()?
+                .hypercall(nr, a)
+                .map_err(|e| explain(Op::Hypercall, &e, 0))?;
+            println!("hypercall {nr}: {ret}{}", errno_suffix(ret));
+        }
+        Command::ProbeRead { offset } => {
+            let offset = parse_number(&offset)?;
+            let value = open_device()?
+                .probe_read(offset)
+                .map_err(|e| explain(Op::ProbeRead, &e, 0))?;
+            println!("reservation+{offset:#x}: {value:#018x}");
+        }
+        Command::UserVmcall { nr } => {
+            let ret = cpu::user_vmcall(nr)?;
+            println!("user-mode vmcall {nr}: {ret}{}", errno_suffix(ret));
+        }
     }
     Ok(())
+}
+
+/// " (-ENOSYS)" after a negative hypercall result.
+fn errno_suffix(ret: i64) -> String {
+    if ret < 0 {
+        format!(" (-{})", explain::errno_name(-ret as i32))
+    } else {
+        String::new()
+    }
+}
+
+fn parse_number(s: &str) -> Result<u64, String> {
+    let parsed = match s.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|_| format!("`{s}` is not a number"))
 }
 
 fn main() -> ExitCode {
