@@ -14,7 +14,8 @@ BUSYBOX=${2:?}
 CRTOS_KO=${3:?}
 CRTOSCTL=${4:?}
 
-file -L "$BUSYBOX" | grep -q 'statically linked' || die "$BUSYBOX is not static (install busybox-static)"
+# A dynamic busybox would need a libc in the initramfs: no program interpreter allowed.
+! readelf -lW "$BUSYBOX" | grep -q "Requesting program interpreter" || die "$BUSYBOX is not static (install busybox-static)"
 
 stage "initramfs"
 ROOT="$OUT.d"

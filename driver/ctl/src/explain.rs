@@ -103,3 +103,25 @@ pub fn explain(op: Op, error: &io::Error, reject_reason: u32) -> String {
     };
     format!("{sentence} ({})", errno_name(errno))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_image_names_the_check_and_the_errno() {
+        let e = io::Error::from_raw_os_error(libc::EINVAL);
+        let msg = explain(Op::Enable, &e, 9);
+        assert!(msg.contains("checksum does not match"), "{msg}");
+        assert!(msg.contains("[reason: checksum]"), "{msg}");
+        assert!(msg.ends_with("(EINVAL)"), "{msg}");
+    }
+
+    #[test]
+    fn same_errno_means_different_things_per_operation() {
+        let e = io::Error::from_raw_os_error(libc::ENODEV);
+        assert!(explain(Op::Disable, &e, 0).contains("nothing to disable"));
+        assert!(explain(Op::StartRtos, &e, 0).contains("crtosctl enable"));
+        assert!(explain(Op::Query, &e, 0).contains("nobody to answer"));
+    }
+}
