@@ -283,11 +283,18 @@ fn stream_batched_rtrb(iters: u64) -> Duration {
 /// The whole forwarding path: `Client::submit` → `Server::next_request` →
 /// `Server::respond` → `Client::poll` (matching included), one request in flight.
 fn syscall_round_trip(iters: u64) -> Duration {
+    syscall_round_trip_with_payload(iters, 0)
+}
+
+/// As `syscall_round_trip`, with a `write`-like request carrying `payload` bytes that
+/// the daemon copies out of its buffer and back in (a `read`-like answer of the same size).
+fn syscall_round_trip_with_payload(iters: u64, payload: usize) -> Duration {
     let mut region = HeapRegion::new(RingConfig {
         capacity: CAPACITY as u32,
-        payload_slot_size: 64,
+        payload_slot_size: 4096,
     })
     .unwrap();
+    let data = vec![0x5a_u8; payload];
     let mut shared = region.attach().unwrap();
     let (mut client, mut server) = shared.split().unwrap();
     std::thread::scope(|s| {
@@ -301,17 +308,20 @@ fn syscall_round_trip(iters: u64) -> Duration {
                         Err(error) => panic!("{error}"),
                     }
                 };
+                let mut buffer = [0u8; 4096];
+                let n = server.read_payload(&request, &mut buffer).unwrap();
                 server
-                    .respond(&request, request.args[0] as i64, &[])
+                    .respond(&request, request.args[0] as i64, &buffer[..n])
                     .unwrap();
             }
         });
         let start = Instant::now();
         for i in 0..iters {
-            client.submit(Opcode::Lseek, [i; 6], &[]).unwrap();
+            client.submit(Opcode::Write, [i; 6], &data).unwrap();
+            let mut answer = [0u8; 4096];
             let mut spins = 0;
             loop {
-                match client.poll(&mut []) {
+                match client.poll(&mut answer) {
                     Ok(done) => {
                         debug_assert_eq!(done.ret, i as i64);
                         break;
@@ -406,6 +416,9 @@ fn benches(c: &mut Criterion) {
     );
     let mut group = c.benchmark_group("round_trip");
     group.bench_function("ring_client_server", |b| b.iter_custom(syscall_round_trip));
+    group.bench_function("ring_client_server_4k", |b| {
+        b.iter_custom(|n| syscall_round_trip_with_payload(n, 4096))
+    });
     group.finish();
 }
 
@@ -518,6 +531,12 @@ fn print_ratios(dir: &std::path::Path) {
     if let Some(full) = get("ring_client_server") {
         println!(
             "round trip through Client/Server (validation, matching, payload tag): {:.0} ns (best {:.0} ns)",
+            full.median, full.best
+        );
+    }
+    if let Some(full) = get("ring_client_server_4k") {
+        println!(
+            "  the same with 4 KiB of payload each way: {:.0} ns (best {:.0} ns)",
             full.median, full.best
         );
     }
