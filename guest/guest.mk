@@ -20,6 +20,9 @@ GUEST_BUSYBOX ?= /bin/busybox
 GUEST_CTL_BIN := target/x86_64-unknown-linux-gnu/release/crtosctl
 GUEST_MODULE_SRC := $(wildcard driver/module/*.c driver/module/*.h) driver/module/Kbuild driver/include/crtos.h
 GUEST_INITRD_SRC := guest/init guest/tests.sh guest/mkinitrd.sh $(wildcard guest/stages/*.sh)
+# More files for the guest's /images (e.g. a lab's hypervisor image), each a
+# prerequisite of the initramfs: GUEST_IMAGES += build/hypervisor/hypervisor.img
+GUEST_IMAGES ?=
 
 # Kernel command line (DESIGN.md section 3): the reservation for hypervisor (16 MiB),
 # RTOS (32 MiB) and shared region (4 MiB) at 256 MiB, matching driver/include/crtos.h.
@@ -96,8 +99,13 @@ $(GUEST_OUT)/pvh-loader: $(GUEST_PVH_SRC)
 	  -Wall -Wextra -Werror -nostdlib -static -no-pie -Wl,-T,guest/pvh-loader/loader.ld \
 	  -Wl,--build-id=none -Wl,--no-warn-rwx-segments -o $@ \
 	  guest/pvh-loader/entry.S guest/pvh-loader/loader.c
-$(GUEST_OUT)/initrd.img: $(GUEST_INITRD_SRC) guest/guest.mk $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl $(GUEST_BUSYBOX)
-	guest/mkinitrd.sh $@ $(GUEST_BUSYBOX) $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl
+# Changes when the list of extra images does, so adding or removing one rebuilds.
+$(GUEST_OUT)/images.list: guest-force
+	@mkdir -p $(@D)
+	@echo '$(GUEST_IMAGES)' | cmp -s - $@ || echo '$(GUEST_IMAGES)' >$@
+$(GUEST_OUT)/initrd.img: $(GUEST_INITRD_SRC) guest/guest.mk $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl \
+                         $(GUEST_BUSYBOX) $(GUEST_IMAGES) $(GUEST_OUT)/images.list
+	guest/mkinitrd.sh $@ $(GUEST_BUSYBOX) $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl $(GUEST_IMAGES)
 
 # The vmlinux for GRUB to read under Bochs: same memory image, 35 instead of 63 MiB
 # (segments packed, trailing zeros left to the loader's zero-fill): ≈ 1.5 s less.
