@@ -6,6 +6,8 @@
 #include <linux/bitops.h>
 #include <linux/cpu.h>
 #include <linux/vmalloc.h>
+#include <asm/pgtable.h>
+#include <asm/tlbflush.h>
 #include <linux/crc32.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -177,11 +179,14 @@ struct crtos_hv_call {
 static void *crtos_hv_exec;
 
 /*
- * memremap()'s mapping of the range is not executable, and neither is anything
- * ioremap gives. The range has struct pages (it lies inside RAM's sections), so vmap()
- * maps it executable. The hypervisor is linked position-independent: it runs at
- * whatever address this returns, and the whole range (its stacks and per-CPU data
- * too) stays mapped here for as long as it runs, including on its way out.
+ * memremap()'s mapping of the range is not executable, and neither is anything vmap()
+ * or ioremap give: since Linux 5.8 vmap() forces NX. So the range (which has struct
+ * pages: it lies inside RAM's sections) is vmap()ed, and then the NX bit is cleared in
+ * the PTEs of this one mapping, which only this driver uses: what set_memory_x()
+ * would do, were it exported. (Jailhouse reaches ioremap_page_range() instead.)
+ * The hypervisor is linked position-independent: it runs at whatever address this
+ * returns, and the whole range (its stacks and per-CPU data too) stays mapped here
+ * for as long as it runs, including on its way out.
  */
 static void *crtos_hv_map_exec(void)
 {
@@ -202,7 +207,23 @@ static void *crtos_hv_map_exec(void)
 		}
 		pages[i] = pfn_to_page(pfn);
 	}
-	virt = vmap(pages, n, VM_MAP, PAGE_KERNEL_EXEC);
+	virt = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+	if (!virt)
+		goto out;
+	for (i = 0; i < n; i++) {
+		unsigned int level;
+		pte_t *pte = lookup_address((unsigned long)virt + (i << PAGE_SHIFT), &level);
+
+		if (!pte || level != PG_LEVEL_4K) {
+			pr_err("crtos: unexpected page table for the hypervisor's mapping\n");
+			vunmap(virt);
+			virt = NULL;
+			goto out;
+		}
+		set_pte(pte, pte_mkexec(*pte));
+	}
+	/* A new mapping was never executed, so no CPU caches its old NX: local flush. */
+	__flush_tlb_all();
 out:
 	kvfree(pages);
 	return virt;

@@ -9,9 +9,11 @@
 //! The stub saves Linux's callee-saved registers, applies the image's relocations
 //! (first CPU only: the image is linked at 0 and runs wherever the driver mapped it),
 //! switches to this CPU's hypervisor stack and calls [`crate::hv_main`]. On success
-//! `hv_main` never returns: VMLAUNCH resumes Linux *as a guest* at label 3 below,
-//! with Linux's stack pointer, as if `hv_entry` had returned 0. On failure it returns
-//! a negative errno, which goes back to the driver the ordinary way.
+//! `hv_main` never returns: VMLAUNCH resumes Linux *as a guest* at the driver's return
+//! address, with the stack pointer and callee-saved registers the driver expects after
+//! the call, and RAX = 0: for Linux, `hv_entry` returned 0. (Not a single instruction of
+//! the hypervisor runs in the guest: its memory is closed to Linux.) On failure it
+//! returns a negative errno, which goes back to the driver the ordinary way.
 
 use core::arch::global_asm;
 
@@ -25,9 +27,17 @@ pub struct EntryArgs {
     pub hv_phys: u64,
     pub hv_size: u64,
     pub hv_virt: u64,
-    /// Linux's RSP and RIP at the point where `hv_entry` returns to the driver.
+    /// Linux's RSP and RIP once `hv_entry` has returned to the driver.
     pub linux_rsp: u64,
     pub linux_rip: u64,
+    _align: u64,
+    /// The driver's callee-saved registers, as `hv_entry` found them.
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub rbx: u64,
+    pub rbp: u64,
 }
 
 /// 0 = not relocated, 1 = a CPU is relocating, 2 = done, 3 = failed.
@@ -46,11 +56,11 @@ hv_entry:
     push r13
     push r14
     push r15
-    mov r12, rsp                    # Linux's stack at the return point
-    sub rsp, 8                      # keep the stack 16-byte aligned for the calls
-    lea rax, [rip + 3f]
-    push rax                        # EntryArgs.linux_rip
-    push r12                        # EntryArgs.linux_rsp
+    mov r12, rsp                    # Linux's stack with its callee-saved registers
+    sub rsp, 8                      # EntryArgs._align: 16-byte alignment for the calls
+    push qword ptr [r12 + 48]       # EntryArgs.linux_rip: the driver's return address
+    lea rax, [r12 + 56]
+    push rax                        # EntryArgs.linux_rsp: after that `ret`
     push r9                         # hv_virt
     push r8                         # hv_size
     push rcx                        # hv_phys
@@ -73,7 +83,7 @@ hv_entry:
     jmp 4f
 2:  mov rax, -22                    # -EINVAL: bad entry arguments
 4:  mov rsp, r12
-3:  pop r15                         # Linux resumes here as a guest (RSP = r12)
+    pop r15
     pop r14
     pop r13
     pop r12

@@ -228,20 +228,29 @@ fn handle_ept_violation(cpu: &mut PerCpu) {
         "read"
     };
     cpu.denied_accesses += 1;
-    let closed = closed_to_linux(&cpu.region);
-    let what = if closed.contains(&gpa) {
-        "memory closed to Linux"
-    } else {
-        "memory outside the EPT"
-    };
-    baremetal::println!(
-        "[hv] cpu {}: denied a Linux {kind} of {gpa:#x} ({what}) at rip {:#x}",
-        cpu.cpu,
-        vmcs::read(guest::RIP)
-    );
+    // Logged, but not every one: a loop over closed memory would flood the console.
+    if cpu.denied_accesses <= 4 || cpu.denied_accesses.is_power_of_two() {
+        let closed = closed_to_linux(&cpu.region);
+        let what = if closed.contains(&gpa) {
+            "memory closed to Linux"
+        } else {
+            "memory outside the EPT"
+        };
+        baremetal::println!(
+            "[hv] cpu {}: denied a Linux {kind} of {gpa:#x} ({what}) at rip {:#x} ({} denied so far)",
+            cpu.cpu,
+            vmcs::read(guest::RIP),
+            cpu.denied_accesses
+        );
+    }
     ept::set_4k(gpa, Some(crate::globals().scratch_phys)).expect("lending the scratch frame");
     cpu.lent_page = Some(gpa);
     vmcs::set_monitor_trap(true).expect("monitor trap flag");
+    // The monitor trap must come after *this* instruction, not at the first one of an
+    // interrupt handler (a timer tick is usually pending by now): block interrupts for
+    // one instruction, as a MOV to SS does (SDM Vol. 3C §25.4.2, interruptibility).
+    let blocking = vmcs::read(guest::INTERRUPTIBILITY_STATE) | 0b10;
+    vmcs::write(guest::INTERRUPTIBILITY_STATE, blocking).expect("interruptibility state");
 }
 
 /// The instruction that used the scratch frame is done: take the frame back.
