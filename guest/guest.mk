@@ -3,7 +3,8 @@
 #
 #   make guest             build the image (kernel + initramfs + module + tools), cached
 #   make guest-test-qemu   boot it under QEMU with the in-guest tests, check the result
-#   make guest-test-bochs  the same under Bochs (VMX and UINTR present and checked)
+#   make guest-test-bochs  the same under Bochs (VMX and UINTR present and checked), with
+#                          the solution hypervisor in /images for the tests that enable
 #   make guest-test        both
 #   make guest-shell       boot to a shell under QEMU (Ctrl-A X quits)
 #   make guest-kallsyms    the kernel's symbol table (build/guest/kallsyms.txt)
@@ -107,6 +108,16 @@ $(GUEST_OUT)/initrd.img: $(GUEST_INITRD_SRC) guest/guest.mk $(GUEST_OUT)/crtos.k
                          $(GUEST_BUSYBOX) $(GUEST_IMAGES) $(GUEST_OUT)/images.list
 	guest/mkinitrd.sh $@ $(GUEST_BUSYBOX) $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl $(GUEST_IMAGES)
 
+# The real hypervisor (lab 1's solution: no lab feature) for the two driver tests that
+# need an ENABLE that succeeds (enable twice, unload while enabled). Its own target
+# directory, so that a student's target/release/hypervisor is never touched.
+GUEST_HV_IMAGE := $(GUEST_OUT)/hypervisor.img
+$(GUEST_OUT)/hv-target/release/hypervisor: guest-force
+	@bash -c 'source scripts/lib.sh; stage "hypervisor (lab 1 solution, for the driver tests)"; \
+	  cargo build -q --release -p hypervisor --target-dir $(GUEST_OUT)/hv-target && done_stage'
+$(GUEST_HV_IMAGE): $(GUEST_OUT)/hv-target/release/hypervisor $(GUEST_OUT)/crtosctl
+	$(GUEST_OUT)/crtosctl pack-image --kind hv $< $@
+
 # The vmlinux for GRUB to read under Bochs: same memory image, 35 instead of 63 MiB
 # (segments packed, trailing zeros left to the loader's zero-fill): ≈ 1.5 s less.
 $(GUEST_OUT)/pack-vmlinux: guest/pvh-loader/pack-vmlinux.c
@@ -131,7 +142,12 @@ guest-test-qemu: guest guest-machine
 
 # pvh: our own ISO (the runner's GRUB entries have no multiboot modules); the command
 # line is part of the ISO, so it is made for each run (~0.5 s, hard links).
-guest-test-bochs: guest guest-machine
+# The image gets the solution hypervisor (GUEST_TEST_IMAGES; set it empty to leave it
+# out, and those two tests say SKIP).
+GUEST_TEST_IMAGES ?= $(GUEST_HV_IMAGE)
+guest-test-bochs: guest-machine
+	@$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) guest \
+	  GUEST_IMAGES='$(strip $(GUEST_IMAGES) $(GUEST_TEST_IMAGES))'
 ifeq ($(GUEST_BOOT),pvh)
 	guest/mkiso-pvh.sh $(GUEST_OUT)/boot-pvh.iso $(GUEST_OUT)/pvh-loader $(GUEST_OUT)/vmlinux.packed \
 	  $(GUEST_OUT)/initrd.img '$(GUEST_CMDLINE_BOCHS) crtos_run=$(GUEST_RUN) $(GUEST_APPEND)'

@@ -145,8 +145,33 @@ valid_header_not_code() {
 }
 run_test enable-refuses-a-body-that-is-not-code valid_header_not_code
 
-skip_test enable-twice-ebusy "needs a hypervisor that enters (later issue); ENABLE cannot succeed yet"
-skip_test unload-while-enabled "needs a hypervisor that enters (later issue)"
+# These two need an ENABLE that succeeds: a hypervisor image in /images (make's
+# GUEST_IMAGES=build/hv/hypervisor.img) and VMX on every CPU (Bochs).
+HV=/images/hypervisor.img
+enable_twice() {
+	crtosctl enable $HV || return 1
+	expect_failure crtosctl enable $HV -- "(EBUSY)" "already enabled" || return 1
+	crtosctl status | grep -q '^state: enabled' || { crtosctl status; return 1; }
+}
+unload_while_enabled() {
+	crtosctl status | grep -q '^state: enabled' || crtosctl enable $HV || return 1
+	if rmmod crtos 2>/dev/null; then
+		echo "rmmod succeeded while the hypervisor ran"
+		return 1
+	fi
+	[ -c /dev/crtos ] || { echo "/dev/crtos vanished"; return 1; }
+	crtosctl disable || return 1
+	state_is_sane
+}
+if [ -f $HV ] && [ "$(grep -c '^flags.* vmx' /proc/cpuinfo)" = "$(nproc)" ]; then
+	run_test enable-twice-ebusy enable_twice
+	run_test unload-while-enabled unload_while_enabled
+	# Whatever happened above, leave the machine on bare metal for the tests below.
+	crtosctl status | grep -q '^state: enabled' && crtosctl disable >/dev/null
+else
+	skip_test enable-twice-ebusy "needs $HV and VMX on every CPU"
+	skip_test unload-while-enabled "needs $HV and VMX on every CPU"
+fi
 
 # ---------------------------------------------------------------- not enabled
 disable_not_enabled() {
