@@ -54,7 +54,7 @@ GUEST_MACHINE_ARGS = --cpus 2 --memory 512 --initrd $(GUEST_OUT)/initrd.img
 .PHONY: guest guest-kernel guest-module guest-ctl guest-initrd guest-test guest-test-qemu \
         guest-test-bochs guest-shell guest-clean guest-force guest-machine guest-kallsyms
 
-guest:
+guest: ## Build the Linux guest (stock kernel, busybox initramfs, crtos.ko, crtosctl), cached
 	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) guest-initrd && \
 	  awk -v a=$$t0 -v b=$$(date +%s.%N) 'BEGIN{printf "==> guest image ready in $(GUEST_OUT) (%.1f s)\n", b-a}'
 
@@ -128,12 +128,12 @@ $(GUEST_OUT)/vmlinux.packed: $(GUEST_OUT)/vmlinux $(GUEST_OUT)/pack-vmlinux
 
 # One boot per test run; the runner ends it on the guest's "[exit] code=N" line, and
 # the transcript check makes sure every test really ran and passed.
-guest-test: guest-test-qemu guest-test-bochs
+guest-test: guest-test-qemu guest-test-bochs ## The driver's in-guest tests under QEMU and Bochs
 
 guest-machine:
 	cargo build --release -q -p machine
 
-guest-test-qemu: guest guest-machine
+guest-test-qemu: guest guest-machine ## Boot the guest under QEMU with the in-guest tests
 	$(GUEST_MACHINE) run --machine qemu \
 	  --linux $(GUEST_OUT)/$(if $(filter pvh,$(GUEST_BOOT)),vmlinux,vmlinuz) $(GUEST_MACHINE_ARGS) \
 	  --cmdline '$(GUEST_CMDLINE) crtos_run=$(GUEST_RUN) $(GUEST_APPEND)' --timeout 60 \
@@ -145,7 +145,7 @@ guest-test-qemu: guest guest-machine
 # The image gets the solution hypervisor (GUEST_TEST_IMAGES; set it empty to leave it
 # out, and those two tests say SKIP).
 GUEST_TEST_IMAGES ?= $(GUEST_HV_IMAGE)
-guest-test-bochs: guest-machine
+guest-test-bochs: guest-machine ## Boot the guest under Bochs (VMX, UINTR) with the in-guest tests
 	@$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) guest \
 	  GUEST_IMAGES='$(strip $(GUEST_IMAGES) $(GUEST_TEST_IMAGES))'
 ifeq ($(GUEST_BOOT),pvh)
@@ -162,7 +162,7 @@ endif
 
 # The running kernel's symbol table in build/guest/kallsyms.txt, for turning a RIP from
 # a Bochs log into a function name (PVH boots are never randomised: one table fits all).
-guest-kallsyms: guest guest-machine
+guest-kallsyms: guest guest-machine ## The guest kernel's symbols in build/guest/kallsyms.txt
 	$(GUEST_MACHINE) run --machine qemu --linux $(GUEST_OUT)/vmlinux $(GUEST_MACHINE_ARGS) \
 	  --cmdline '$(GUEST_CMDLINE) crtos_run=kallsyms' --timeout 60 --quiet \
 	  --run-dir $(GUEST_OUT)/run-kallsyms --transcript $(GUEST_OUT)/serial-kallsyms.log
@@ -171,12 +171,12 @@ guest-kallsyms: guest guest-machine
 	@echo "$$(wc -l <$(GUEST_OUT)/kallsyms.txt) symbols in $(GUEST_OUT)/kallsyms.txt"
 
 # Interactive: QEMU straight on the terminal (Ctrl-A X quits, Ctrl-A C the monitor).
-guest-shell: guest
+guest-shell: guest ## A shell in the guest under QEMU (Ctrl-A X quits)
 	qemu-system-x86_64 -display none -no-reboot -serial mon:stdio -m 512 -smp 2 \
 	  -kernel $(GUEST_OUT)/$(if $(filter pvh,$(GUEST_BOOT)),vmlinux,vmlinuz) -initrd $(GUEST_OUT)/initrd.img \
 	  -append '$(GUEST_CMDLINE) crtos_run=shell $(GUEST_APPEND)'
 
-guest-clean:
+guest-clean: ## Remove build/guest
 	rm -rf $(GUEST_OUT)
 
 guest-force:
