@@ -193,6 +193,16 @@ static uint32_t find_pvh_entry(uint32_t image, const struct elf64_phdr *ph, int 
 	return 0;
 }
 
+/* Whether [start, end) lies inside one RAM entry (type 1) of the memory map. */
+static int in_ram(uint32_t entries, uint64_t start, uint64_t end)
+{
+	for (uint32_t i = 0; i < entries; i++)
+		if (memmap[i].type == 1 && memmap[i].addr <= start &&
+		    end <= memmap[i].addr + memmap[i].size)
+			return 1;
+	return 0;
+}
+
 void pvh_jump(uint32_t entry, uint32_t start_info);
 
 void loader_main(uint32_t magic, const struct mb_info *mbi)
@@ -259,6 +269,8 @@ void loader_main(uint32_t magic, const struct mb_info *mbi)
 	uint32_t kernel_tmp = align_up(initrd_dst + initrd_size, 4096);
 	if (kernel_tmp + kernel_size > PLACEMENT_LIMIT)
 		fail("kernel and initramfs do not fit below the crtos reservation");
+	if (!in_ram(entries, 0x100000, kernel_tmp + kernel_size))
+		fail("not enough RAM below the crtos reservation for kernel and initramfs");
 	puts_serial("pvh-loader: placing the kernel\n");
 	move(kernel_tmp, kernel_src, kernel_size);
 	move(initrd_dst, initrd_src, initrd_size);
