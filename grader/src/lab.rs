@@ -18,6 +18,13 @@ pub enum LabImage {
         kernel: &'static str,
         initrd: &'static str,
     },
+    /// The Linux guest entered through the vmlinux's PVH note (see `machine::Image::Pvh`).
+    Pvh {
+        loader: &'static str,
+        vmlinux: &'static str,
+        packed_vmlinux: &'static str,
+        initrd: &'static str,
+    },
 }
 
 /// What the emulated CPU must offer for the lab's checks to be passable.
@@ -141,6 +148,17 @@ impl Lab {
             LabImage::Linux { kernel, initrd } => machine::Image::Linux {
                 kernel: need(kernel)?,
                 initrd: Some(need(initrd)?),
+            },
+            LabImage::Pvh {
+                loader,
+                vmlinux,
+                packed_vmlinux,
+                initrd,
+            } => machine::Image::Pvh {
+                loader: need(loader)?,
+                vmlinux: need(vmlinux)?,
+                packed_vmlinux: need(packed_vmlinux)?,
+                initrd: need(initrd)?,
             },
         })
     }

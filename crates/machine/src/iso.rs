@@ -28,6 +28,24 @@ pub fn build(image: &Image, cmdline: &str, work: &Path, iso: &Path) -> Result<()
             }
             e
         }
+        Image::Pvh {
+            loader,
+            packed_vmlinux,
+            initrd,
+            ..
+        } => {
+            fs::copy(loader, root.join("boot/pvh-loader"))?;
+            // Hard links where possible: the kernel is tens of MiB and the ISO per run.
+            for (from, to) in [
+                (packed_vmlinux, "boot/vmlinux"),
+                (initrd, "boot/initrd.img"),
+            ] {
+                if fs::hard_link(from, root.join(to)).is_err() {
+                    fs::copy(from, root.join(to))?;
+                }
+            }
+            format!("multiboot /boot/pvh-loader {args}\nmodule /boot/vmlinux\nmodule /boot/initrd.img\n")
+        }
         Image::Iso(_) => unreachable!("an ISO is booted as it is"),
     };
     fs::write(

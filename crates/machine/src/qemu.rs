@@ -50,6 +50,16 @@ pub fn command(spec: &Spec, run_dir: &Path) -> Result<Command, MachineError> {
                 cmd.arg("-initrd").arg(initrd);
             }
         }
+        // QEMU enters a vmlinux through its PVH note itself.
+        Image::Pvh {
+            vmlinux, initrd, ..
+        } => {
+            cmd.arg("-kernel")
+                .arg(vmlinux)
+                .arg("-append")
+                .arg(&spec.cmdline);
+            cmd.arg("-initrd").arg(initrd);
+        }
         Image::Iso(iso) => {
             cmd.arg("-cdrom").arg(iso).args(["-boot", "d"]);
         }

@@ -49,8 +49,16 @@ struct RunArgs {
     /// A bootable ISO, booted as it is.
     #[arg(long, group = "image")]
     iso: Option<PathBuf>,
-    /// The initramfs for --linux.
-    #[arg(long, requires = "linux")]
+    /// A vmlinux entered through its PVH note (with --pvh-loader, --packed-vmlinux
+    /// for Bochs, and --initrd).
+    #[arg(long, group = "image", requires_all = ["pvh_loader", "packed_vmlinux", "initrd"])]
+    pvh: Option<PathBuf>,
+    #[arg(long)]
+    pvh_loader: Option<PathBuf>,
+    #[arg(long)]
+    packed_vmlinux: Option<PathBuf>,
+    /// The initramfs for --linux or --pvh.
+    #[arg(long)]
     initrd: Option<PathBuf>,
     #[arg(long, default_value = "")]
     cmdline: String,
