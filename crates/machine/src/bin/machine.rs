@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Boot an image; exit 0 only if the guest exits with code 0 (or --until matches).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check whether QEMU+KVM really runs a guest with VMX on this host.
     ProbeKvm {
         /// The smoke kernel to probe with.
@@ -87,7 +87,7 @@ struct RunArgs {
 fn main() -> ExitCode {
     machine::handle_ctrl_c();
     match Cli::parse().command {
-        Cmd::Run(args) => run_cmd(args),
+        Cmd::Run(args) => run_cmd(*args),
         Cmd::ProbeKvm { kernel } => match kvm::probe(&kernel) {
             kvm::KvmProbe::Usable => {
                 println!("kvm: usable with VMX");
