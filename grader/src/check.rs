@@ -27,6 +27,19 @@ pub enum Verdict {
     Fail(String),
 }
 
+/// The predicate of every lab's "clean exit" check: passes on `[exit] code=0`, fails on
+/// any other code or when the run ends without one.
+pub fn exits_with_zero(t: &Transcript) -> Verdict {
+    match t.exit_code() {
+        Some(0) => Verdict::Pass,
+        Some(code) => Verdict::Fail(format!("the guest exited with code {code}")),
+        None if t.ended.is_some() => {
+            Verdict::Fail("the guest never printed `[exit] code=N`".into())
+        }
+        None => Verdict::Pending,
+    }
+}
+
 /// The transcript as a predicate sees it.
 pub struct Transcript<'a> {
     /// Every serial line so far (carriage returns removed).

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use crate::check::{check, Transcript, Verdict};
+use crate::check::{check, exits_with_zero};
 use crate::lab::{Lab, LabImage, Needs};
 
 pub fn lab() -> Lab {
@@ -105,17 +105,5 @@ pub fn lab() -> Lab {
                 .absent(r"^\[panic\]|Kernel panic|Oops:|BUG:")
                 .hint("a `todo!` still in labs/lab1/ panics with the name of the function to write"),
         ],
-    }
-}
-
-/// Passes on `[exit] code=0`, fails on any other code or when the run ends without one.
-fn exits_with_zero(t: &Transcript) -> Verdict {
-    match t.exit_code() {
-        Some(0) => Verdict::Pass,
-        Some(code) => Verdict::Fail(format!("the guest exited with code {code}")),
-        None if t.ended.is_some() => {
-            Verdict::Fail("the guest never printed `[exit] code=N`".into())
-        }
-        None => Verdict::Pending,
     }
 }

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use crate::check::{check, Transcript, Verdict};
+use crate::check::{check, exits_with_zero};
 use crate::lab::{Lab, LabImage, Needs};
 
 pub fn lab() -> Lab {
@@ -70,17 +70,5 @@ pub fn lab() -> Lab {
                 .absent(r"^\[panic\]")
                 .hint("the saved output shows the panic message and the CPU it hit"),
         ],
-    }
-}
-
-/// Passes on `[exit] code=0`, fails on any other code or when the run ends without one.
-fn exits_with_zero(t: &Transcript) -> Verdict {
-    match t.exit_code() {
-        Some(0) => Verdict::Pass,
-        Some(code) => Verdict::Fail(format!("the kernel exited with code {code}")),
-        None if t.ended.is_some() => {
-            Verdict::Fail("the kernel never printed `[exit] code=N`".into())
-        }
-        None => Verdict::Pending,
     }
 }
