@@ -600,17 +600,17 @@ fn interleaved_ratios(rounds: usize) {
                 samples[which].push(elapsed.as_secs_f64() * 1e9 / messages as f64);
             }
         }
-        let median: Vec<f64> = samples
-            .iter_mut()
-            .map(|s| {
-                s.sort_by(f64::total_cmp);
-                s[s.len() / 2]
-            })
-            .collect();
+        for s in &mut samples {
+            s.sort_by(f64::total_cmp);
+        }
+        let median: Vec<f64> = samples.iter().map(|s| s[s.len() / 2]).collect();
         let line: Vec<String> = trials
             .iter()
-            .zip(&median)
-            .map(|((name, _), ns)| format!("{name} {ns:.1} ns"))
+            .zip(&samples)
+            .map(|((name, _), s)| {
+                let (low, mid, high) = (s[0], s[s.len() / 2], s[s.len() - 1]);
+                format!("{name} {mid:.1} ns ({low:.1}..{high:.1})")
+            })
             .collect();
         println!("{what}: {}", line.join(", "));
         let (ring, rtrb, aq) = (median[0], median[1], median[2]);
