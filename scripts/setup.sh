@@ -39,10 +39,13 @@ BOCHS_VER=3.0
 BOCHS_ORIG="bochs_${BOCHS_VER}+dfsg.orig.tar.xz"
 # ANCHOR: bochs_flags
 # Flags (see ../shared/DESIGN.md §7). No --enable-amx: Linux's AMX set-up needs XFD,
-# which Bochs lacks, and faults ("Attempted to kill the idle task").
+# which Bochs lacks, and faults ("Attempted to kill the idle task"). --disable-show-ips:
+# the once-a-second IPS report runs in a SIGALRM handler that takes Bochs's log lock,
+# and deadlocks when the signal lands while that lock is held (a frozen guest, about
+# one boot in 17; see the book's troubleshooting page).
 BOCHS_FLAGS="--with-nogui --enable-x86-64 --enable-smp --enable-vmx=2 --enable-uintr \
 --enable-cpu-level=6 --enable-all-optimizations --enable-avx --enable-evex --enable-cet \
---enable-pci --disable-plugins --disable-debugger --disable-docbook"
+--enable-pci --disable-plugins --disable-debugger --disable-docbook --disable-show-ips"
 # ANCHOR_END: bochs_flags
 BOCHS_KEY="bochs-${BOCHS_VER}-$(printf '%s' "$BOCHS_FLAGS" | sha256sum | cut -c1-10)"
 BOCHS_DIR="$CACHE/$BOCHS_KEY"

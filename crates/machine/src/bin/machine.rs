@@ -109,15 +109,21 @@ fn main() -> ExitCode {
 }
 
 fn run_cmd(a: RunArgs) -> ExitCode {
-    let image = match (a.kernel, a.linux, a.iso) {
-        (Some(k), _, _) => Image::Multiboot(k),
-        (_, Some(kernel), _) => Image::Linux {
+    let image = match (a.kernel, a.linux, a.iso, a.pvh) {
+        (Some(k), ..) => Image::Multiboot(k),
+        (_, Some(kernel), ..) => Image::Linux {
             kernel,
             initrd: a.initrd,
         },
-        (_, _, Some(iso)) => Image::Iso(iso),
+        (_, _, Some(iso), _) => Image::Iso(iso),
+        (.., Some(vmlinux)) => Image::Pvh {
+            loader: a.pvh_loader.expect("clap requires --pvh-loader"),
+            vmlinux,
+            packed_vmlinux: a.packed_vmlinux.expect("clap requires --packed-vmlinux"),
+            initrd: a.initrd.expect("clap requires --initrd"),
+        },
         _ => {
-            eprintln!("machine: give an image: --kernel, --linux or --iso");
+            eprintln!("machine: give an image: --kernel, --linux, --pvh or --iso");
             return ExitCode::from(2);
         }
     };
