@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
@@ -130,8 +130,11 @@ impl Channel for Crossbeam {
 fn stream<C: Channel>(capacity: usize, iters: u64) -> Duration {
     let mut channel = C::with_capacity(capacity);
     let (mut producer, mut consumer) = channel.ends();
+    // Both threads start together: thread start-up is not part of the measurement.
+    let ready = &Barrier::new(2);
     std::thread::scope(|s| {
         s.spawn(move || {
+            ready.wait();
             for i in 0..iters {
                 let mut spins = 0;
                 while !C::push(&mut producer, black_box(message(i))) {
@@ -139,6 +142,7 @@ fn stream<C: Channel>(capacity: usize, iters: u64) -> Duration {
                 }
             }
         });
+        ready.wait();
         let start = Instant::now();
         for i in 0..iters {
             let mut spins = 0;
@@ -161,8 +165,11 @@ fn round_trip<C: Channel>(iters: u64) -> Duration {
     let mut back = C::with_capacity(CAPACITY);
     let (mut to_echo, mut at_echo) = there.ends();
     let (mut from_echo, mut echoed) = back.ends();
+    // Both threads start together: thread start-up is not part of the measurement.
+    let ready = &Barrier::new(2);
     std::thread::scope(|s| {
         s.spawn(move || {
+            ready.wait();
             for _ in 0..iters {
                 let mut spins = 0;
                 let m = loop {
@@ -176,6 +183,7 @@ fn round_trip<C: Channel>(iters: u64) -> Duration {
                 }
             }
         });
+        ready.wait();
         let start = Instant::now();
         for i in 0..iters {
             let mut spins = 0;
@@ -198,8 +206,11 @@ fn round_trip<C: Channel>(iters: u64) -> Duration {
 fn stream_batched(iters: u64) -> Duration {
     let mut queue = HeapQueue::new(CAPACITY);
     let (mut producer, mut consumer) = queue.ends().unwrap();
+    // Both threads start together: thread start-up is not part of the measurement.
+    let ready = &Barrier::new(2);
     std::thread::scope(|s| {
         s.spawn(move || {
+            ready.wait();
             let mut batch = [Descriptor::default(); BATCH];
             let mut sent = 0;
             while sent < iters {
@@ -217,6 +228,7 @@ fn stream_batched(iters: u64) -> Duration {
                 sent += n as u64;
             }
         });
+        ready.wait();
         let start = Instant::now();
         let mut out = [Descriptor::default(); BATCH];
         let (mut received, mut spins) = (0, 0);
@@ -237,8 +249,11 @@ fn stream_batched(iters: u64) -> Duration {
 /// rtrb's chunk API with the same batch size, to compare batching with batching.
 fn stream_batched_rtrb(iters: u64) -> Duration {
     let (mut producer, mut consumer) = rtrb::RingBuffer::<Descriptor>::new(CAPACITY);
+    // Both threads start together: thread start-up is not part of the measurement.
+    let ready = &Barrier::new(2);
     std::thread::scope(|s| {
         s.spawn(move || {
+            ready.wait();
             let mut batch = [Descriptor::default(); BATCH];
             let (mut sent, mut spins) = (0, 0);
             while sent < iters {
@@ -257,6 +272,7 @@ fn stream_batched_rtrb(iters: u64) -> Duration {
                 sent += n as u64;
             }
         });
+        ready.wait();
         let start = Instant::now();
         let mut out = [Descriptor::default(); BATCH];
         let (mut received, mut spins) = (0, 0);
@@ -297,8 +313,11 @@ fn syscall_round_trip_with_payload(iters: u64, payload: usize) -> Duration {
     let data = vec![0x5a_u8; payload];
     let mut shared = region.attach().unwrap();
     let (mut client, mut server) = shared.split().unwrap();
+    // Both threads start together: thread start-up is not part of the measurement.
+    let ready = &Barrier::new(2);
     std::thread::scope(|s| {
         s.spawn(move || {
+            ready.wait();
             for _ in 0..iters {
                 let mut spins = 0;
                 let request = loop {
@@ -315,6 +334,7 @@ fn syscall_round_trip_with_payload(iters: u64, payload: usize) -> Duration {
                     .unwrap();
             }
         });
+        ready.wait();
         let start = Instant::now();
         for i in 0..iters {
             client.submit(Opcode::Write, [i; 6], &data).unwrap();
