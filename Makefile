@@ -14,7 +14,7 @@ MDBOOK := $(CACHE)/mdbook/bin/mdbook
 NONCE = $(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 
 .PHONY: help setup demo hello hello-kernel tools doctor lint test test-host test-boot test-ring \
-        test-grader test-hv test-labs book clean hypervisor hv-bench hv-selftest lab1 lab2 lab3 lab4
+        test-grader test-hv test-labs book clean hypervisor hv-bench demo-linux hv-selftest lab1 lab2 lab3 lab4
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -33,7 +33,13 @@ hello: hello-kernel tools ## Boot the smoke kernel on Bochs (vmx=1 uintr=1 cpus=
 	$(MACHINE) run --machine bochs --kernel $(HELLO) --cmdline "nonce=$(NONCE)" --run-dir build/runs/hello-bochs --timeout 60
 	$(MACHINE) run --machine qemu --kernel $(HELLO) --cmdline "nonce=$(NONCE)" --run-dir build/runs/hello-qemu --timeout 30
 
-demo: setup hello ## Set up, then run the demo
+demo: setup hello demo-linux ## Set up, then run the demo: the smoke kernel, then Linux under the hypervisor
+
+demo-linux: tools ## Linux on Bochs: load the driver, enable the hypervisor (the solution), look at it, disable it
+	@$(MAKE) --no-print-directory guest GUEST_IMAGES=$(GUEST_HV_IMAGE)
+	$(MACHINE) run --machine bochs --pvh $(GUEST_OUT)/vmlinux --pvh-loader $(GUEST_OUT)/pvh-loader \
+	  --packed-vmlinux $(GUEST_OUT)/vmlinux.packed --initrd $(GUEST_OUT)/initrd.img --cpus 2 --memory 512 \
+	  --cmdline '$(GUEST_CMDLINE_BOCHS) crtos_run=demo' --timeout 180 --run-dir build/runs/demo
 
 doctor: hello-kernel tools ## Report what this host has (Bochs and its flags, QEMU, KVM, headers)
 	@$(MACHINE) doctor
