@@ -48,7 +48,7 @@ doctor: hello-kernel tools ## Report what this host has (Bochs and its flags, QE
 # over both would unify their dependencies' features: a host tool's `bitflags/std`
 # would pull std into the kernels. So they are always built in separate commands.
 KERNEL_PKGS := -p baremetal -p hello -p hypervisor -p hv-selftest
-HOST_PKGS := -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring
+HOST_PKGS := -p crtos-abi -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring
 
 lint: ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all --check

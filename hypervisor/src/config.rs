@@ -14,10 +14,8 @@ pub const PERCPU_SIZE: u64 = 128 * 1024;
 /// The most CPUs the hypervisor manages.
 pub const MAX_CPUS: usize = baremetal::acpi::MAX_CPUS;
 
-/// Sizes of the reservation's three ranges, which follow each other in this order
-/// (mirrors CRTOS_HV_SIZE, CRTOS_RTOS_SIZE, CRTOS_SHARED_SIZE in crtos.h).
-pub const RTOS_SIZE: u64 = 32 << 20;
-pub const SHARED_SIZE: u64 = 4 << 20;
+/// Sizes of the ranges that follow the hypervisor's in the reservation.
+pub use crtos_abi::{RTOS_SIZE, SHARED_SIZE};
 
 /// Bytes of the hypervisor's heap (buddy_system_allocator), taken from its range.
 pub const HEAP_SIZE: u64 = 1 << 20;
