@@ -59,14 +59,16 @@ trait Channel: Sized {
     fn pop(consumer: &mut Self::Consumer<'_>) -> Option<Descriptor>;
 }
 
-struct Ring(HeapQueue);
+/// Boxed: the real queue lives in its own mapping, not on a thread's stack (and rtrb
+/// keeps its indices on the heap too).
+struct Ring(Box<HeapQueue>);
 
 impl Channel for Ring {
     type Producer<'a> = syscall_ring::Producer<'a>;
     type Consumer<'a> = syscall_ring::Consumer<'a>;
     const NAME: &'static str = "ring";
     fn with_capacity(capacity: usize) -> Self {
-        Ring(HeapQueue::new(capacity))
+        Ring(Box::new(HeapQueue::new(capacity)))
     }
     fn ends(&mut self) -> (Self::Producer<'_>, Self::Consumer<'_>) {
         self.0.ends().unwrap()
@@ -204,7 +206,7 @@ fn round_trip<C: Channel>(iters: u64) -> Duration {
 
 /// The ring with `push_batch`/`pop_batch` of up to `BATCH` messages.
 fn stream_batched(iters: u64) -> Duration {
-    let mut queue = HeapQueue::new(CAPACITY);
+    let mut queue = Box::new(HeapQueue::new(CAPACITY));
     let (mut producer, mut consumer) = queue.ends().unwrap();
     // Both threads start together: thread start-up is not part of the measurement.
     let ready = &Barrier::new(2);
