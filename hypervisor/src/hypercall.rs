@@ -4,7 +4,9 @@
 
 use crate::config::HV_VERSION;
 use crate::guest_memory;
-use crate::percpu::{PerCpu, EXIT_REASONS};
+pub use crtos_abi::HvStats;
+
+use crate::percpu::PerCpu;
 
 /// Linux's errno values that hypercalls return (negated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,17 +42,6 @@ impl TryFrom<u64> for HypercallCode {
             _ => return Err(Errno::NoSys),
         })
     }
-}
-
-/// What QUERY writes for the caller: this CPU's view.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct HvStats {
-    pub version: u64,
-    pub cpu: u64,
-    pub online_cpus: u64,
-    pub denied_accesses: u64,
-    pub exits: [u64; EXIT_REASONS],
 }
 
 /// What the VMCALL exit handler does after a hypercall.

@@ -5,8 +5,7 @@ use crate::config::PERCPU_SIZE;
 use crate::entry::EntryArgs;
 use crate::layout::Region;
 
-/// Number of basic VM-exit reasons counted (SDM Vol. 3C, Appendix C).
-pub const EXIT_REASONS: usize = 80;
+pub use crtos_abi::EXIT_REASONS;
 
 #[repr(C, align(4096))]
 pub struct PerCpu {

@@ -50,3 +50,42 @@ impl ImageHeader {
 
 /// The shared region follows the RTOS's range (crtos.h: CRTOS_SHARED_SIZE).
 pub const SHARED_SIZE: u64 = 4 << 20;
+
+/// Number of basic VM-exit reasons counted per CPU (SDM Vol. 3C, Appendix C).
+pub const EXIT_REASONS: usize = 80;
+
+/// What the QUERY hypercall writes at the guest address in RDI (when not 0): the
+/// calling CPU's view of the hypervisor.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct HvStats {
+    pub version: u64,
+    pub cpu: u64,
+    pub online_cpus: u64,
+    /// Linux accesses to memory closed to it, each denied.
+    pub denied_accesses: u64,
+    /// VM exits of this CPU by basic exit reason.
+    pub exits: [u64; EXIT_REASONS],
+}
+
+/// Names of the exit reasons the hypervisor sees in practice, by number.
+pub fn exit_reason_name(reason: usize) -> Option<&'static str> {
+    Some(match reason {
+        0 => "exception or NMI",
+        1 => "external interrupt",
+        2 => "triple fault",
+        3 => "INIT signal",
+        10 => "CPUID",
+        12 => "HLT",
+        18 => "VMCALL",
+        28 => "control-register access",
+        30 => "I/O instruction",
+        31 => "RDMSR",
+        32 => "WRMSR",
+        37 => "monitor trap flag",
+        48 => "EPT violation",
+        49 => "EPT misconfiguration",
+        55 => "XSETBV",
+        _ => return None,
+    })
+}

@@ -21,7 +21,7 @@ pub fn hypervisor_signature() -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-fn pin_to(cpu: usize) -> Result<(), String> {
+pub fn pin_to(cpu: usize) -> Result<(), String> {
     // SAFETY: a zeroed cpu_set_t with one bit set, for this thread.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
@@ -75,12 +75,56 @@ pub fn user_vmcall(nr: u64) -> Result<i64, String> {
     if hypervisor_signature().is_none() {
         return Err("no hypervisor is running: VMCALL would raise #UD (SIGILL)".into());
     }
+    // SAFETY: a hypervisor runs (its signature is visible).
+    Ok(unsafe { vmcall(nr) })
+}
+
+/// VMCALL with RAX = `nr` and no arguments: a VM exit answered in RAX.
+///
+/// # Safety
+/// Only under the hypervisor: on bare metal VMCALL raises #UD.
+unsafe fn vmcall(nr: u64) -> i64 {
     let ret: i64;
-    // SAFETY: under the hypervisor VMCALL is a VM exit answered in RAX.
-    unsafe {
-        asm!("vmcall", inlateout("rax") nr as i64 => ret, in("rdi") 0, in("rsi") 0, in("rdx") 0)
+    asm!("vmcall", inlateout("rax") nr as i64 => ret, in("rdi") 0, in("rsi") 0, in("rdx") 0);
+    ret
+}
+
+/// Average TSC cycles of `f` over `n` runs, pinned to CPU 0.
+fn cycles(n: u64, mut f: impl FnMut()) -> u64 {
+    // SAFETY: RDTSC is allowed in user mode unless CR4.TSD is set (Linux leaves it clear).
+    let start = unsafe { std::arch::x86_64::_rdtsc() };
+    for _ in 0..n {
+        f();
+    }
+    // SAFETY: as above.
+    (unsafe { std::arch::x86_64::_rdtsc() } - start) / n
+}
+
+/// The cost of CPUID and, under the hypervisor, of a VMCALL from user mode (the
+/// hypervisor refuses it with -EPERM: a complete VM exit and entry, doing nothing).
+#[allow(unused_unsafe)]
+pub fn bench(tag: &str) -> Result<(), String> {
+    const N: u64 = 2000;
+    pin_to(0)?;
+    let sep = if tag.is_empty() { "" } else { " " };
+    // SAFETY: CPUID exists on every x86-64 CPU.
+    let cpuid = cycles(N, || {
+        std::hint::black_box(unsafe { std::arch::x86_64::__cpuid(0) });
+    });
+    let under = if hypervisor_signature().is_some() {
+        "under the hypervisor"
+    } else {
+        "on bare metal"
     };
-    Ok(ret)
+    println!("bench: CPUID {under}: {cpuid} TSC cycles{sep}{tag}");
+    if hypervisor_signature().is_some() {
+        // SAFETY: under the hypervisor (checked above).
+        let null = cycles(N, || {
+            std::hint::black_box(unsafe { vmcall(3) });
+        });
+        println!("bench: null hypercall (user-mode VMCALL) {under}: {null} TSC cycles{sep}{tag}");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -83,6 +83,13 @@ enum Command {
     ProbeRead { offset: String },
     /// Execute VMCALL from user mode (the hypervisor must refuse it with -EPERM).
     UserVmcall { nr: u64 },
+    /// The cost of CPUID (and of a null hypercall under the hypervisor), in TSC cycles.
+    Bench {
+        #[arg(long, default_value = "")]
+        tag: String,
+    },
+    /// CPU 0's VM exits by reason since ENABLE (QUERY with a buffer).
+    Exits,
 }
 
 fn open_device() -> Result<Device, String> {
@@ -278,10 +285,39 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| explain(Op::ProbeRead, &e, 0))?;
             println!("reservation+{offset:#x}: {value:#018x}");
         }
+        Command::Bench { tag } => cpu::bench(&tag)?,
+        Command::Exits => print_exits(&open_device()?)?,
         Command::UserVmcall { nr } => {
             let ret = cpu::user_vmcall(nr)?;
             println!("user-mode vmcall {nr}: {ret}{}", errno_suffix(ret));
         }
+    }
+    Ok(())
+}
+
+fn print_exits(dev: &Device) -> Result<(), String> {
+    cpu::pin_to(0)?;
+    let mut stats = crtos_abi::HvStats {
+        version: 0,
+        cpu: 0,
+        online_cpus: 0,
+        denied_accesses: 0,
+        exits: [0; crtos_abi::EXIT_REASONS],
+    };
+    // QUERY (3) with a buffer: the hypervisor walks this process's page tables to it.
+    let ret = dev
+        .hypercall(3, [&mut stats as *mut _ as u64, 0, 0])
+        .map_err(|e| explain(Op::Hypercall, &e, 0))?;
+    if ret < 0 {
+        return Err(format!("QUERY failed: {ret}{}", errno_suffix(ret)));
+    }
+    println!(
+        "VM exits on cpu {} since enable ({} denied accesses):",
+        stats.cpu, stats.denied_accesses
+    );
+    for (reason, &count) in stats.exits.iter().enumerate().filter(|(_, &c)| c > 0) {
+        let name = crtos_abi::exit_reason_name(reason).unwrap_or("other");
+        println!("  {name:<24} (reason {reason:>2}): {count}");
     }
     Ok(())
 }

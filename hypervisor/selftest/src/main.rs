@@ -114,16 +114,6 @@ fn cycles(n: u64, mut f: impl FnMut()) -> u64 {
     (unsafe { core::arch::x86_64::_rdtsc() } - start) / n
 }
 
-const EXIT_NAMES: [(usize, &str); 7] = [
-    (10, "CPUID"),
-    (18, "VMCALL"),
-    (28, "CR access"),
-    (31, "RDMSR"),
-    (32, "WRMSR"),
-    (37, "monitor trap"),
-    (48, "EPT violation"),
-];
-
 /// `bench` on the command line: the cost of CPUID on bare metal and under the
 /// hypervisor, and of a null hypercall, in TSC cycles of the emulated machine; then the
 /// VM exits by reason that this run caused on CPU 0.
@@ -149,11 +139,9 @@ fn bench(cpus: usize, nonce: &str) {
     vmcall(3, stats.as_mut_ptr() as u64);
     // SAFETY: zeroed, then written by the hypervisor.
     let stats = unsafe { stats.assume_init() };
-    for (reason, name) in EXIT_NAMES {
-        println!(
-            "bench: VM exits on cpu 0, {name}: {} nonce={nonce}",
-            stats.exits[reason]
-        );
+    for (reason, &count) in stats.exits.iter().enumerate().filter(|(_, &c)| c > 0) {
+        let name = crtos_abi::exit_reason_name(reason).unwrap_or("other");
+        println!("bench: VM exits on cpu 0, {name}: {count} nonce={nonce}");
     }
     on_each_cpu(disable, cpus);
 }
