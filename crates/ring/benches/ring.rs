@@ -319,6 +319,7 @@ fn syscall_round_trip_with_payload(iters: u64, payload: usize) -> Duration {
     let ready = &Barrier::new(2);
     std::thread::scope(|s| {
         s.spawn(move || {
+            let mut buffer = vec![0u8; 4096];
             ready.wait();
             for _ in 0..iters {
                 let mut spins = 0;
@@ -329,18 +330,17 @@ fn syscall_round_trip_with_payload(iters: u64, payload: usize) -> Duration {
                         Err(error) => panic!("{error}"),
                     }
                 };
-                let mut buffer = [0u8; 4096];
                 let n = server.read_payload(&request, &mut buffer).unwrap();
                 server
                     .respond(&request, request.args[0] as i64, &buffer[..n])
                     .unwrap();
             }
         });
+        let mut answer = vec![0u8; 4096];
         ready.wait();
         let start = Instant::now();
         for i in 0..iters {
             client.submit(Opcode::Write, [i; 6], &data).unwrap();
-            let mut answer = [0u8; 4096];
             let mut spins = 0;
             loop {
                 match client.poll(&mut answer) {
