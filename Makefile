@@ -115,13 +115,16 @@ lab2 lab3 lab4:
 
 # Every lab both ways: the solution scores full marks, the skeleton less (and builds).
 GRADER := $(CARGO) run --release -q -p grader --
-# Grades `lab` ($1) on the skeleton: it must score below full and name the missing code.
+# Grades lab $(1) on the skeleton: it must score below full, name the function that
+# stopped the run ($(2)) and list what is left to write (including $(3)).
 define expect-skeleton-below-full
 	@if $(GRADER) $(1) --machine bochs > build/grader/$(1)-skeleton.txt 2>&1; then \
 	  echo "test-labs: the $(1) skeleton got full marks" >&2; exit 1; \
 	else tail -1 build/grader/$(1)-skeleton.txt; \
 	  grep -q "$(2)" build/grader/$(1)-skeleton.txt || \
-	  { echo "test-labs: the $(1) skeleton's report does not name the missing function ($(2))" >&2; exit 1; }; fi
+	  { echo "test-labs: the $(1) skeleton's report does not name the missing function ($(2))" >&2; exit 1; }; \
+	  grep -q "^still to write (todo! left in your files): .*$(3)" build/grader/$(1)-skeleton.txt || \
+	  { echo "test-labs: the $(1) skeleton's report does not list what is left ($(3))" >&2; exit 1; }; fi
 endef
 
 test-labs: tools ## Each lab's grader on its solution (full marks) and its skeleton (below full)
@@ -129,8 +132,8 @@ test-labs: tools ## Each lab's grader on its solution (full marks) and its skele
 	$(GRADER) lab1-selftest --machine bochs
 	$(GRADER) lab1 --machine bochs
 	$(MAKE) --no-print-directory lab1
-	$(call expect-skeleton-below-full,lab1-selftest,LAB 1: vmxon.rs: check_vmx_support)
-	$(call expect-skeleton-below-full,lab1,LAB 1: vmxon.rs: check_vmx_support)
+	$(call expect-skeleton-below-full,lab1-selftest,LAB 1: vmxon.rs: check_vmx_support,vmxon.rs: enter_vmx_operation)
+	$(call expect-skeleton-below-full,lab1,LAB 1: vmxon.rs: check_vmx_support,vmxon.rs: enter_vmx_operation)
 	$(MAKE) --no-print-directory lab1 SOLUTION=1
 
 book: ## Build the book (book/build/index.html)

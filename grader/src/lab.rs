@@ -81,6 +81,8 @@ pub struct Lab {
     pub image: LabImage,
     /// The command that builds the image (said when it is missing).
     pub build: &'static str,
+    /// The directory of the student's files (its `todo!`s are listed in the report).
+    pub student_dir: Option<&'static str>,
     /// The guest's command line; `{nonce}` becomes this run's nonce.
     pub cmdline: &'static str,
     pub cpus: u32,

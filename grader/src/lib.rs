@@ -87,6 +87,8 @@ pub struct GradeRun {
     pub transcript: PathBuf,
     /// The emulator's process group (dead once `grade` returns).
     pub pgid: i32,
+    /// The `todo!`s still in the lab's student files ("vmxon.rs: check_vmx_support").
+    pub todo_left: Vec<String>,
 }
 
 impl GradeRun {
@@ -99,6 +101,29 @@ impl GradeRun {
     pub fn full_marks(&self) -> bool {
         self.score() == self.max_score()
     }
+}
+
+/// The `todo!("LAB n: <file>: <function> (...)")` calls left in a lab's student files,
+/// as "<file>: <function>": what the skeleton still lacks, whichever one the run hit.
+pub fn todo_left(dir: &Path) -> Vec<String> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    let mut left = Vec::new();
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+    {
+        let text = fs::read_to_string(file).unwrap_or_default();
+        for part in text.split("todo!(\"LAB ").skip(1) {
+            // "1: vmxon.rs: check_vmx_support (hint...)\")"
+            let message = part.split('"').next().unwrap_or("");
+            let what = message.split_once(": ").map_or(message, |(_, rest)| rest);
+            left.push(what.split(" (").next().unwrap_or(what).trim().to_string());
+        }
+    }
+    left
 }
 
 /// A fresh nonce: 64 bits from the kernel's random source, as 16 hex digits.
@@ -203,6 +228,10 @@ pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
         })
         .collect();
     let run = GradeRun {
+        todo_left: lab
+            .student_dir
+            .map(|dir| todo_left(&root.join(dir)))
+            .unwrap_or_default(),
         lab: lab.name,
         machine,
         nonce,
@@ -231,5 +260,25 @@ pub fn shown(path: &Path) -> String {
     match cwd.as_deref().filter(|d| d.parent().is_some()) {
         Some(cwd) => abs.strip_prefix(cwd).unwrap_or(&abs).display().to_string(),
         None => abs.display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod todo_tests {
+    #[test]
+    fn the_lab1_skeleton_lists_every_function_to_write() {
+        let dir = machine::paths::repo_root().join("labs/lab1");
+        assert_eq!(
+            super::todo_left(&dir),
+            [
+                "exit_handlers.rs: handle_cpuid",
+                "exit_handlers.rs: handle_vmcall",
+                "guest_state.rs: setup_guest_state",
+                "vmxon.rs: check_vmx_support",
+                "vmxon.rs: enter_vmx_operation",
+            ]
+        );
+        // The solutions have none.
+        assert!(super::todo_left(&machine::paths::repo_root().join("solutions/lab1")).is_empty());
     }
 }

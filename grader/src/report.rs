@@ -169,6 +169,12 @@ impl Printer {
                 println!("     | {line}");
             }
         }
+        if !run.todo_left.is_empty() {
+            println!(
+                "still to write (todo! left in your files): {}",
+                run.todo_left.join(", ")
+            );
+        }
         println!("transcript: {}", shown(&run.transcript));
         if let Some(json) = json {
             println!("results.json: {}", shown(json));

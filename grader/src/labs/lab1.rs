@@ -26,6 +26,7 @@ pub fn lab() -> Lab {
             initrd: "build/lab1/initrd.img",
         },
         build: "make lab1",
+        student_dir: Some("labs/lab1"),
         // As guest/guest.mk's Bochs command line (the reservation, Bochs's TSC rate and
         // its unimplemented APERF/MPERF), with the lab 1 stage and the run's nonce.
         cmdline: "console=ttyS0,115200 quiet cryptomgr.notests memmap=52M$0x10000000 \

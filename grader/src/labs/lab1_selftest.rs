@@ -23,6 +23,7 @@ pub fn lab() -> Lab {
         title: "lab 1 on bare metal, in 3 s: a small kernel enters your hypervisor on every CPU and checks it from inside",
         image: LabImage::Multiboot("target/release/hv-selftest"),
         build: "make lab1",
+        student_dir: Some("labs/lab1"),
         cmdline: "nonce={nonce}",
         cpus: 2,
         memory_mib: 512,

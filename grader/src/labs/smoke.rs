@@ -18,6 +18,7 @@ pub fn lab() -> Lab {
         title: "the smoke kernel boots, sees VMX and UINTR, starts its second CPU, exits cleanly",
         image: LabImage::Multiboot("target/release/hello"),
         build: "make hello-kernel",
+        student_dir: None,
         cmdline: "nonce={nonce}",
         cpus: 2,
         memory_mib: 128,
