@@ -35,6 +35,7 @@ mod region;
 #[cfg(not(loom))]
 mod server;
 
+// ANCHOR: lab_selection
 // LAB 3: push/pop with their memory ordering. The student's version is labs/lab3/ring_queue.rs.
 #[cfg_attr(feature = "lab3-student", path = "../../../labs/lab3/ring_queue.rs")]
 #[cfg_attr(
@@ -50,6 +51,7 @@ mod ring_queue;
     path = "../../../solutions/lab3/ring_matching.rs"
 )]
 mod ring_matching;
+// ANCHOR_END: lab_selection
 
 pub use descriptor::{Descriptor, Opcode, Status};
 pub use error::RingError;
