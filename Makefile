@@ -14,7 +14,7 @@ MDBOOK := $(CACHE)/mdbook/bin/mdbook
 NONCE = $(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 
 .PHONY: help setup demo hello hello-kernel tools doctor lint test test-host test-boot test-ring \
-        test-grader test-hv test-labs book clean hypervisor hv-bench demo-linux hv-selftest lab1 lab2 lab3 lab4
+        test-grader test-hv test-labs book clean hypervisor hv-bench demo-linux ring-bench hv-selftest lab1 lab2 lab3 lab4
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ test-boot: hello-kernel ## Real boots: the smoke kernel on Bochs and QEMU, timeo
 
 test-ring: ## The shared ring: unit, property, loom and stress tests; the lab 3 skeleton fails
 	bash crates/ring/ci.sh
+
+ring-bench: ## The ring's benchmark against rtrb and crossbeam's ArrayQueue (≈2.5 min; prints ratios)
+	$(CARGO) bench -p syscall-ring --bench ring
 
 test-grader: hello-kernel ## The grader: recorded transcripts and real boots
 	$(CARGO) test -q --release -p grader -- --include-ignored
