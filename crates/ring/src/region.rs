@@ -21,7 +21,7 @@ pub struct SharedRegion<'m> {
 
 fn check_mapping(base: *mut u8) -> Result<NonNull<u8>, RingError> {
     let base = NonNull::new(base).ok_or(RingError::BadHeader)?;
-    if base.as_ptr() as usize % REGION_ALIGN != 0 {
+    if !(base.as_ptr() as usize).is_multiple_of(REGION_ALIGN) {
         return Err(RingError::BadHeader);
     }
     Ok(base)

@@ -80,8 +80,8 @@ impl<T: Copy> SlotCell<T> {
     /// Whether `T` is copied in 16-byte blocks: a multiple of 16 bytes, 16-aligned.
     /// (`T` must also have no padding bytes, which `SlotCell`'s contract requires.)
     #[cfg(target_arch = "x86_64")]
-    const IN_BLOCKS: bool =
-        core::mem::size_of::<T>() % 16 == 0 && core::mem::align_of::<T>() % 16 == 0;
+    const IN_BLOCKS: bool = core::mem::size_of::<T>().is_multiple_of(16)
+        && core::mem::align_of::<T>().is_multiple_of(16);
 }
 // ANCHOR_END: slot_cell
 

@@ -55,7 +55,7 @@ pub fn occupancy(head: u32, tail: u32, capacity: u32) -> Result<u32, RingError> 
 /// inside the payload area, and a request can only touch its own buffer.
 pub fn payload(offset: u32, len: u32, layout: &RingLayout) -> Result<(), RingError> {
     let slot = layout.payload_slot_size;
-    if offset % slot != 0 || offset / slot >= layout.capacity || len > slot {
+    if !offset.is_multiple_of(slot) || offset / slot >= layout.capacity || len > slot {
         return Err(RingError::PayloadOutOfBounds);
     }
     Ok(())

@@ -40,7 +40,7 @@ pub fn retry<T>(mut f: impl FnMut() -> Result<T, RingError>) -> T {
             Ok(value) => return value,
             Err(RingError::Full | RingError::Empty) => {
                 spins += 1;
-                if spins % 16 == 0 {
+                if spins.is_multiple_of(16) {
                     std::thread::yield_now();
                 } else {
                     std::hint::spin_loop();
