@@ -32,9 +32,16 @@ if [[ -f "$KCACHE/vmlinux" ]]; then
 else
   mkdir -p "$(dirname "$KCACHE")"; rm -rf "$KCACHE".tmp.*
   T=$(mktemp -d "$KCACHE.tmp.XXXX")
-  (cd "$T" && apt-get download -q "$PKG=$PKGVER" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+  download() { (cd "$T" && apt-get download -q "$PKG=$PKGVER" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true); }
+  download
   deb=$(echo "$T"/linux-image-*.deb)
-  [[ -f "$deb" ]] || die "apt-get download $PKG=$PKGVER failed (run apt-get update?)"
+  if [[ ! -f "$deb" ]]; then
+    say "not in the package lists: apt-get update, then again"  # stale or missing lists
+    as_root apt-get update -q >/dev/null
+    download
+    deb=$(echo "$T"/linux-image-*.deb)
+  fi
+  [[ -f "$deb" ]] || die "apt-get download $PKG=$PKGVER failed even after apt-get update"
   say "downloaded $(basename "$deb") ($(du -m "$deb" | cut -f1) MiB)"
   dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$T" "./boot/vmlinuz-$KVER" "./boot/config-$KVER"
   mv "$T/boot/vmlinuz-$KVER" "$T/vmlinuz"
