@@ -1,6 +1,6 @@
 # crtos-lab: the one entry point for students, instructors and CI.
 #   make setup   install what the labs need (Debian packages, Bochs 3.0, mdbook)
-#   make demo    set up, then run the demo (today: the smoke kernel on both emulators)
+#   make demo    set up, then run the demo (the smoke kernel; Linux under the hypervisor)
 #   make test    set up, then run every test (what CI runs)
 #   make help    list every target
 SHELL := bash
@@ -13,8 +13,9 @@ MDBOOK := $(CACHE)/mdbook/bin/mdbook
 # A fresh token per run, so a hard-coded line cannot pass for the kernel's report.
 NONCE = $(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 
-.PHONY: help setup demo hello hello-kernel tools doctor lint test test-host test-boot test-ring \
-        test-grader test-hv test-labs book clean hypervisor hv-bench demo-linux ring-bench hv-selftest lab1 lab2 lab3 lab4
+.PHONY: help setup demo demo-linux hello hello-kernel tools doctor lint test test-host test-boot \
+        test-ring test-grader test-hv test-labs book clean hypervisor hv-selftest hv-bench ring-bench \
+        lab1 lab2 lab3 lab4
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
