@@ -172,15 +172,9 @@ fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> i64 {
     println!("[hv] cpu {}: VMX on, resuming Linux as a guest", args.cpu);
     // RAX = 0: for the driver, hv_entry returns 0; the rest as the calling convention
     // requires after a call.
-    let regs = GeneralRegisters {
-        rbx: args.rbx,
-        rbp: args.rbp,
-        r12: args.r12,
-        r13: args.r13,
-        r14: args.r14,
-        r15: args.r15,
-        ..GeneralRegisters::default()
-    };
+    let mut regs = GeneralRegisters::default();
+    (regs.rbx, regs.rbp, regs.r12) = (args.rbx, args.rbp, args.r12);
+    (regs.r13, regs.r14, regs.r15) = (args.r13, args.r14, args.r15);
     // SAFETY: the VMCS is complete; on success this does not return.
     unsafe { hv_vmlaunch(&regs) };
     let error = vmcs::read(x86::vmx::vmcs::ro::VM_INSTRUCTION_ERROR);

@@ -13,7 +13,7 @@ pub struct GeneralRegisters {
     pub rdx: u64,
     pub rbx: u64,
     /// Unused: the guest's RSP is in the VMCS.
-    pub _rsp: u64,
+    _rsp: u64,
     pub rbp: u64,
     pub rsi: u64,
     pub rdi: u64,
