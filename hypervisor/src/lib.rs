@@ -96,13 +96,13 @@ extern "C" fn hv_main(args: &EntryArgs) -> i64 {
     // SAFETY: this CPU's own area of the live range.
     let cpu = unsafe { PerCpu::of(&region, args.cpu) };
     let error = enter(cpu, &region, args);
-    depart(cpu);
+    depart();
     -error
 }
 
 /// Every CPU that leaves (failure or DISABLE) passes here; the last one resets the
 /// shared progress for the next enable.
-pub(crate) fn depart(_cpu: &PerCpu) {
+pub(crate) fn depart() {
     let online = ONLINE.load(Ordering::Acquire);
     if DEPARTED.fetch_add(1, Ordering::AcqRel) + 1 == online {
         ARRIVED.store(0, Ordering::Release);

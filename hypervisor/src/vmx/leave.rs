@@ -49,7 +49,7 @@ pub fn leave_vmx(regs: &GeneralRegisters, cpu: &mut PerCpu, rax: u64) -> ! {
     let mut frame = *regs;
     frame.rax = rax;
 
-    crate::depart(cpu);
+    crate::depart();
     // SAFETY: we restore exactly the state the guest had; the hypervisor's code, stack
     // and this PerCpu stay mapped in the guest's page tables (the driver maps the whole
     // range; the self-test identity-maps it), so execution goes on after CR3 changes.

@@ -4,9 +4,7 @@
 //! Field encodings and control bits come from the `x86` crate (`x86::vmx::vmcs`).
 
 use x86::msr::{self, rdmsr};
-use x86::vmx::vmcs::control::{
-    EntryControls, ExitControls, PinbasedControls, PrimaryControls, SecondaryControls,
-};
+use x86::vmx::vmcs::control::{EntryControls, ExitControls, PrimaryControls, SecondaryControls};
 use x86::vmx::vmcs::{control, host};
 
 use super::VmxError;
@@ -106,7 +104,6 @@ pub fn setup_controls(msr_bitmap_phys: u64, eptp: u64) -> Result<(), VmxError> {
             .bits(),
         0,
     )?;
-    let _ = PinbasedControls::empty();
 
     write(control::PINBASED_EXEC_CONTROLS, pin as u64)?;
     write(control::PRIMARY_PROCBASED_EXEC_CONTROLS, primary as u64)?;
