@@ -8,8 +8,7 @@
 
 use x86_64::instructions::port::Port;
 
-/// The line the machine runner looks for (see `crates/machine`).
-pub const EXIT_MARKER: &str = "[exit] code=";
+pub use crtos_abi::EXIT_MARKER;
 
 /// Ends the run with `code`. Never returns.
 pub fn exit(code: u32) -> ! {

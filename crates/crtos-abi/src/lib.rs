@@ -4,6 +4,10 @@
 //! the sizes are checked at compile time.
 #![no_std]
 
+/// The line a guest prints to end a run (then it powers off): `[exit] code=N`, with
+/// N = 0 for success. Kernels print it (crates/baremetal), the machine runner reads it.
+pub const EXIT_MARKER: &str = "[exit] code=";
+
 /// Header magic of a hypervisor image.
 pub const HV_MAGIC: [u8; 8] = *b"CRTOS-HV";
 /// Header magic of an RTOS image.

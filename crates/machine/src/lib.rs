@@ -28,8 +28,7 @@ use std::time::{Duration, Instant};
 pub use iso::grub_quote;
 pub use process::group_alive;
 
-/// The line a guest prints to end the run (see `crates/baremetal/src/exit.rs`).
-pub const EXIT_MARKER: &str = "[exit] code=";
+pub use crtos_abi::EXIT_MARKER;
 
 /// How long an emulator may take to stop by itself once the guest printed its exit line.
 const POWER_OFF_GRACE: Duration = Duration::from_secs(10);
