@@ -23,7 +23,7 @@ use crate::acpi::MAX_CPUS;
 
 /// The registers the entry stub saved, lowest address first.
 #[repr(C)]
-#[derive(Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct TrapFrame {
     pub r15: u64,
     pub r14: u64,
@@ -53,6 +53,50 @@ pub struct TrapFrame {
 
 /// A handler for an external interrupt or IPI (vectors 32..=255). It sends the EOI.
 pub type Handler = fn(&mut TrapFrame);
+
+/// The FPU/SSE state (`fxsave64` layout, SDM Vol. 1 §10.5.1) that the entry stub saves
+/// in the 512 bytes just below the [`TrapFrame`] and restores on the way out.
+#[repr(C, align(16))]
+#[derive(Clone)]
+pub struct FxArea(pub [u8; 512]);
+
+impl TrapFrame {
+    /// The FPU/SSE state saved with this frame. A kernel that switches tasks by
+    /// swapping frames (the RTOS) swaps this area too.
+    ///
+    /// # Safety
+    /// `self` must be a frame built by an entry stub of this layout (the stub below,
+    /// or a kernel's own stub that also puts an [`FxArea`] right below the frame).
+    pub unsafe fn fx_area(&mut self) -> &mut FxArea {
+        // SAFETY: per the caller, the stub's fxsave64 area lies right below the frame.
+        unsafe { &mut *(self as *mut TrapFrame as *mut FxArea).sub(1) }
+    }
+
+    /// Whether the CPU was in user mode (CPL 3) when this frame was saved.
+    pub fn from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+}
+
+/// A kernel's own handler of CPU exceptions (vectors 0..32): returns `true` when it
+/// handled the exception (e.g. killed the user task that caused it), `false` to fall
+/// back to the panic.
+pub type ExceptionHook = fn(&mut TrapFrame) -> bool;
+
+static EXCEPTION_HOOK: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs `hook` for CPU exceptions (without one, every exception panics).
+pub fn set_exception_hook(hook: ExceptionHook) {
+    EXCEPTION_HOOK.store(hook as usize, Ordering::Release);
+}
+
+/// The name of exception `vector` (0..32), e.g. "#PF page fault".
+pub fn exception_name(vector: u64) -> &'static str {
+    EXCEPTION_NAMES
+        .get(vector as usize)
+        .copied()
+        .unwrap_or("not an exception")
+}
 
 static HANDLERS: [AtomicUsize; 256] = [const { AtomicUsize::new(0) }; 256];
 
@@ -101,6 +145,13 @@ const EXCEPTION_NAMES: [&str; 32] = [
 extern "C" fn interrupt_dispatch(frame: &mut TrapFrame) {
     let vector = frame.vector as usize;
     if vector < 32 {
+        if let f @ 1.. = EXCEPTION_HOOK.load(Ordering::Acquire) {
+            // SAFETY: only `set_exception_hook` stores here, always an `ExceptionHook`.
+            let hook: ExceptionHook = unsafe { core::mem::transmute::<usize, ExceptionHook>(f) };
+            if hook(frame) {
+                return;
+            }
+        }
         let cr2 = x86_64::registers::control::Cr2::read_raw();
         panic!(
             "CPU exception {} (vector {vector}) at rip={:#x}, error code={:#x}, cr2={cr2:#x}, rsp={:#x}",
@@ -197,7 +248,10 @@ static mut IST_STACKS: [[IstStack; 2]; MAX_CPUS] =
     [const { [const { IstStack([0; IST_STACK_SIZE]) }; 2] }; MAX_CPUS];
 
 static TSS: [Once<TaskStateSegment>; MAX_CPUS] = [const { Once::new() }; MAX_CPUS];
-static GDT: [Once<(GlobalDescriptorTable, [SegmentSelector; 3])>; MAX_CPUS] =
+/// Each CPU's GDT and its selectors: kernel code, kernel data, TSS, user data, user
+/// code. The user pair follows the order SYSRET needs (SDM Vol. 2B, SYSRET: SS =
+/// STAR[63:48] + 8, CS = STAR[63:48] + 16), for the kernels that run user tasks.
+static GDT: [Once<(GlobalDescriptorTable, [SegmentSelector; 5])>; MAX_CPUS] =
     [const { Once::new() }; MAX_CPUS];
 
 /// A 64-bit interrupt gate in the IDT (SDM Vol. 3A §6.14.1, Figure 6-8).
@@ -231,12 +285,14 @@ pub fn init_cpu(cpu: usize) {
         }
         tss
     });
-    let (gdt, [code, data, tss_sel]) = GDT[cpu].call_once(|| {
+    let (gdt, [code, data, tss_sel, ..]) = GDT[cpu].call_once(|| {
         let mut gdt = GlobalDescriptorTable::new();
         let code = gdt.append(Descriptor::kernel_code_segment());
         let data = gdt.append(Descriptor::kernel_data_segment());
         let tss_sel = gdt.append(Descriptor::tss_segment(tss));
-        (gdt, [code, data, tss_sel])
+        let user_data = gdt.append(Descriptor::user_data_segment());
+        let user_code = gdt.append(Descriptor::user_code_segment());
+        (gdt, [code, data, tss_sel, user_data, user_code])
     });
     let idt = IDT.call_once(|| {
         let stubs = &raw const baremetal_isr_stubs as u64; // defined in the global_asm! above
@@ -273,8 +329,14 @@ pub fn init_cpu(cpu: usize) {
 
 /// This CPU's kernel code, data and TSS selectors (after [`init_cpu`]).
 pub fn selectors(cpu: usize) -> (u16, u16, u16) {
-    let (_, [code, data, tss]) = GDT[cpu].get().expect("init_cpu not called");
+    let (_, [code, data, tss, ..]) = GDT[cpu].get().expect("init_cpu not called");
     (code.0, data.0, tss.0)
+}
+
+/// This CPU's user code and user data selectors, RPL 3 (after [`init_cpu`]).
+pub fn user_selectors(cpu: usize) -> (u16, u16) {
+    let (_, [.., data, code]) = GDT[cpu].get().expect("init_cpu not called");
+    (code.0, data.0)
 }
 
 /// The address of this CPU's TSS (after [`init_cpu`]).

@@ -1,21 +1,35 @@
-//! The serial console (COM1, 16550 UART): every kernel's only output, which both
-//! emulators write to a file that the machine runner follows live.
+//! The serial console (a 16550 UART, COM1 unless the kernel moves it): every kernel's
+//! only output, which both emulators write to a file that the machine runner follows
+//! live.
 
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU16, Ordering};
 use spin::Mutex;
 use uart_16550::SerialPort;
 
-/// COM1's I/O port base: the port Bochs's `com1:` and QEMU's `-serial` attach to.
-const COM1: u16 = 0x3F8;
+/// COM1's I/O port base: the port Bochs's `com1:` and QEMU's first `-serial` attach to.
+pub const COM1: u16 = 0x3F8;
+/// COM2's I/O port base: the RTOS's own console, so that it never shares a UART with
+/// Linux's `ttyS0` once both run.
+pub const COM2: u16 = 0x2F8;
 
 static SERIAL: Mutex<Option<SerialPort>> = Mutex::new(None);
+/// The I/O port base of the UART in `SERIAL` (for `flush`).
+static PORT: AtomicU16 = AtomicU16::new(COM1);
 
 /// Programs the UART (115200 8N1, FIFOs on). Called once, by the boot CPU.
 pub fn init() {
-    // SAFETY: COM1 is a standard PC port and nothing else in the kernel drives it.
-    let mut port = unsafe { SerialPort::new(COM1) };
+    init_port(COM1);
+}
+
+/// Programs the UART at I/O port `base` and makes it the console from now on.
+pub fn init_port(base: u16) {
+    // SAFETY: a standard PC serial port, which only this module drives.
+    let mut port = unsafe { SerialPort::new(base) };
     port.init();
-    *SERIAL.lock() = Some(port);
+    let mut serial = SERIAL.lock();
+    PORT.store(base, Ordering::Relaxed);
+    *serial = Some(port);
 }
 
 /// Uses COM1 as someone else (firmware, Linux) programmed it, without resetting it:
@@ -55,8 +69,9 @@ macro_rules! println {
 /// the bytes still in the transmit register: Bochs does.
 pub fn flush() {
     let _guard = SERIAL.lock();
-    // SAFETY: reading COM1's line status register has no side effect.
-    let mut lsr = x86_64::instructions::port::PortReadOnly::<u8>::new(COM1 + 5);
+    // SAFETY: reading the UART's line status register has no side effect.
+    let port = PORT.load(Ordering::Relaxed);
+    let mut lsr = x86_64::instructions::port::PortReadOnly::<u8>::new(port + 5);
     while unsafe { lsr.read() } & 0x40 == 0 {
         core::hint::spin_loop();
     }

@@ -4,6 +4,8 @@
 //! the sizes are checked at compile time.
 #![no_std]
 
+pub mod rtos;
+
 /// The line a guest prints to end a run (then it powers off): `[exit] code=N`, with
 /// N = 0 for success. Kernels print it (crates/baremetal), the machine runner reads it.
 pub const EXIT_MARKER: &str = "[exit] code=";

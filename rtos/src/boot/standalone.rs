@@ -1,0 +1,47 @@
+//! Standalone: a multiboot loader (QEMU's `-kernel`, GRUB under Bochs) starts the image
+//! through crates/baremetal. This path learns from the machine what a starter would
+//! otherwise write in the boot block: the APIC ID, the CPUs (ACPI MADT), the TSC rate
+//! (measured against the PIT) and the run list (the multiboot command line).
+//!
+//! Command-line words of its own: `console=com1` moves the console from COM2 to COM1.
+
+use baremetal::serial::{COM1, COM2};
+use crtos_abi::rtos::{BootBlock, RunMode};
+
+use crate::drivers::tsc;
+
+baremetal::entry!(standalone_main);
+
+fn standalone_main(info: &'static baremetal::BootInfo) -> ! {
+    let mut block = BootBlock::new(RunMode::Standalone);
+    block.console_port = match baremetal::cmdline_value(info.cmdline, "console") {
+        Some("com1") => COM1,
+        _ => COM2,
+    };
+    baremetal::serial::init_port(block.console_port);
+    if let Err(len) = block.set_cmdline(info.cmdline) {
+        panic!("command line of {len} bytes does not fit the boot block");
+    }
+    block.apic_id = baremetal::apic::id() as u32;
+    if let Some(p) = info.platform {
+        block.machine_cpus = p.cpu_count as u32;
+        block.local_apic_base = p.local_apic;
+    }
+    block.tsc_khz = tsc::measure_khz_with_pit();
+    mask_legacy_pic();
+    super::enter_kernel(block)
+}
+
+/// Masks every line of the two 8259 PICs. The BIOS leaves the PIT's IRQ 0 unmasked
+/// on vector 8, which is the double-fault vector in long mode: the first `sti` would
+/// take the PIT's tick for a double fault. The RTOS's interrupts come from its local
+/// APIC only. (Started under Linux, the PICs are Linux's and stay untouched.)
+fn mask_legacy_pic() {
+    const PIC_MASTER_DATA: u16 = 0x21;
+    const PIC_SLAVE_DATA: u16 = 0xA1;
+    // SAFETY: writing the interrupt-mask registers only masks lines.
+    unsafe {
+        x86_64::instructions::port::Port::<u8>::new(PIC_MASTER_DATA).write(0xFF);
+        x86_64::instructions::port::Port::<u8>::new(PIC_SLAVE_DATA).write(0xFF);
+    }
+}

@@ -1,0 +1,39 @@
+//! The RTOS's numbers, each defined once.
+
+/// Page size (4 KiB pages for user memory; the kernel's range uses 2 MiB pages).
+pub const PAGE_SIZE: u64 = 4096;
+/// The kernel's heap (task structures, queues), in the kernel's .bss.
+pub const HEAP_SIZE: usize = 2 << 20;
+
+/// User programs live in [USER_START, USER_END): below the reserved range, so that
+/// every address space can also map the kernel's range where the kernel is linked.
+/// Static non-PIE musl programs are linked at 0x400000.
+pub const USER_START: u64 = 0x40_0000;
+pub const USER_END: u64 = 0x1000_0000;
+/// The initial stack: its top and how much of it is mapped up front (no demand paging:
+/// a real-time task must not fault its stack in).
+pub const USER_STACK_TOP: u64 = USER_END - PAGE_SIZE; // one unmapped guard page above
+pub const USER_STACK_SIZE: u64 = 256 << 10;
+/// Anonymous `mmap` regions come from [MMAP_START, MMAP_END).
+pub const MMAP_START: u64 = 0x0800_0000;
+pub const MMAP_END: u64 = USER_STACK_TOP - USER_STACK_SIZE - PAGE_SIZE;
+/// The program break may grow up to here (from the end of the program's data).
+pub const BRK_END: u64 = MMAP_START;
+
+/// SCHED_FIFO priorities, as Linux numbers them: 1 (lowest) to 99 (highest).
+pub const PRIO_MIN: u8 = 1;
+pub const PRIO_MAX: u8 = 99;
+/// The priority of a `run=` word without `@prio`.
+pub const PRIO_DEFAULT: u8 = 10;
+/// How many tasks the command line may start.
+pub const MAX_TASKS: usize = 16;
+
+/// Interrupt vectors of the RTOS (external interrupts start at 32).
+pub const TIMER_VECTOR: u8 = 0x30;
+/// Marks a frame built by the `syscall` entry (not a hardware vector).
+pub const SYSCALL_FRAME_MARK: u64 = 0x100;
+
+/// Kernel stacks: one for system calls, one for the idle loop (interrupts use the
+/// IST stacks of crates/baremetal).
+pub const SYSCALL_STACK_SIZE: usize = 32 << 10;
+pub const IDLE_STACK_SIZE: usize = 8 << 10;

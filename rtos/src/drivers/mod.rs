@@ -1,0 +1,6 @@
+//! The devices the RTOS drives: its console UART, the TSC (its clock) and the local
+//! APIC timer (its only interrupt source).
+
+pub mod apic_timer;
+pub mod console;
+pub mod tsc;

@@ -1,0 +1,76 @@
+//! The RTOS: a small real-time kernel that runs static Linux executables on the x86-64
+//! Linux system-call ABI, one CPU, fixed-priority preemptive (SCHED_FIFO).
+//!
+//! Two ways in, one kernel main:
+//! - standalone ([`boot::standalone`]): QEMU or Bochs boot it by multiboot; it builds its
+//!   boot block from the command line, ACPI and the PIT;
+//! - started ([`boot::started`]): the hypervisor jumps to the 64-bit entry named in the
+//!   image header with the boot block it filled.
+//!
+//! The shape, one concept per file: `arch/` (segments, traps, the `syscall` entry, the
+//! task context), `mm/` (frames, heap, address spaces, user memory), `task/` (tasks,
+//! the scheduler, the ELF loader, the initial stack), `syscall/` (the Linux calls it
+//! serves), `drivers/` (console, TSC, local APIC timer).
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod arch;
+mod bench;
+mod boot;
+mod config;
+mod drivers;
+mod mm;
+mod programs;
+mod run_list;
+mod syscall;
+mod task;
+
+use baremetal::println;
+use crtos_abi::rtos::{BootBlock, RunMode};
+
+/// The version the banner prints.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The kernel main, the same for both ways in: checks the boot block, brings up the
+/// CPU, memory and timer, starts the programs it names, and schedules them until every
+/// one has ended.
+pub fn kernel_main(boot: &'static BootBlock) -> ! {
+    let mode = RunMode::from_raw(boot.run_mode)
+        .unwrap_or_else(|| panic!("boot block: run mode {}", boot.run_mode));
+    mm::init(boot);
+    let options = run_list::Options::parse(boot.cmdline());
+    println!(
+        "rtos: crtos-rtos {VERSION} apic_id={} cpus={} tsc_khz={} mode={} nonce={}",
+        boot.apic_id,
+        boot.machine_cpus,
+        boot.tsc_khz,
+        match mode {
+            RunMode::Standalone => "standalone",
+            RunMode::Started => "started",
+        },
+        options.nonce
+    );
+    drivers::tsc::init(boot.tsc_khz, boot.realtime_at_boot_ns);
+    arch::init();
+    drivers::apic_timer::init(boot.local_apic_base);
+    drivers::apic_timer::check_rate(options.nonce);
+    bench::set_enabled(options.bench);
+    task::start_all(&options);
+    task::run()
+}
+
+/// Ends the run after the last task: power off (standalone) or halt this CPU (started:
+/// the hypervisor and Linux go on).
+pub fn finish(code: u32) -> ! {
+    bench::report();
+    match boot::run_mode() {
+        RunMode::Standalone => baremetal::exit(code),
+        RunMode::Started => {
+            println!("rtos: halted (exit code {code})");
+            baremetal::serial::flush();
+            baremetal::halt_forever()
+        }
+    }
+}

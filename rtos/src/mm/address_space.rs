@@ -1,0 +1,348 @@
+//! A task's address space: its own top-level table, the kernel's mappings copied in
+//! (supervisor-only), and user pages of 4 KiB in [USER_START, USER_END), all mapped up
+//! front (no demand paging: a real-time task never takes a fault to get memory).
+//!
+//! Next to the page tables, a list of regions says what is mapped where; system calls
+//! check user pointers against it ([`AddressSpace::check`]).
+//!
+//! Layout (all in the first GiB, so one page directory holds it all):
+//! `PML4[0] -> PDPT[0] -> directory -> page tables`; the directory also holds the
+//! kernel's 2 MiB entries, and `PDPT[apic]` is the kernel's APIC directory.
+
+use alloc::collections::BTreeMap;
+use x86_64::structures::paging::page_table::PageTableEntry;
+use x86_64::structures::paging::PageTableFlags as Flags;
+use x86_64::PhysAddr;
+
+use super::frame;
+use super::kernel_space::{self, table};
+use crate::config::{PAGE_SIZE, USER_END, USER_START};
+use crate::syscall::errno::Errno;
+
+/// What a region of user memory holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionKind {
+    Program,
+    Stack,
+    /// The program break's heap (`brk`).
+    Break,
+    /// An anonymous `mmap`.
+    Anonymous,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Region {
+    pub end: u64,
+    pub writable: bool,
+    pub kind: RegionKind,
+}
+
+/// Access rights of a new mapping.
+#[derive(Clone, Copy, Debug)]
+pub struct Access {
+    pub write: bool,
+    pub execute: bool,
+}
+
+pub struct AddressSpace {
+    pml4: PhysAddr,
+    pdpt: PhysAddr,
+    directory: PhysAddr,
+    /// Mapped user memory: start -> region, page-aligned, not overlapping.
+    regions: BTreeMap<u64, Region>,
+}
+
+const USER_TABLE: Flags = Flags::PRESENT
+    .union(Flags::WRITABLE)
+    .union(Flags::USER_ACCESSIBLE);
+
+fn page_index(va: u64, level_shift: u32) -> usize {
+    ((va >> level_shift) & 511) as usize
+}
+
+impl AddressSpace {
+    /// A space with the kernel's mappings and no user memory; `ENOMEM` without frames.
+    pub fn new() -> Result<Self, Errno> {
+        let kernel = kernel_space::get();
+        let mut tables = [PhysAddr::zero(); 3];
+        for (i, slot) in tables.iter_mut().enumerate() {
+            match frame::alloc() {
+                Some(f) => *slot = f,
+                None => {
+                    tables[..i].iter().for_each(|&f| frame::free(f));
+                    return Err(Errno::ENOMEM);
+                }
+            }
+        }
+        let [pml4, pdpt, directory] = tables;
+        *table(directory) = table(kernel.low_directory).clone();
+        table(pdpt)[0].set_addr(directory, USER_TABLE);
+        table(pdpt)[kernel.apic_gib]
+            .set_addr(kernel.apic_directory, Flags::PRESENT | Flags::WRITABLE);
+        table(pml4)[0].set_addr(pdpt, USER_TABLE);
+        Ok(AddressSpace {
+            pml4,
+            pdpt,
+            directory,
+            regions: BTreeMap::new(),
+        })
+    }
+
+    pub fn activate(&self) {
+        kernel_space::activate(self.pml4);
+    }
+
+    /// The page-table entry of user page `va`, creating its page table if `create`.
+    fn entry(
+        &mut self,
+        va: u64,
+        create: bool,
+    ) -> Result<Option<&'static mut PageTableEntry>, Errno> {
+        debug_assert!((USER_START..USER_END).contains(&va));
+        let pde = &mut table(self.directory)[page_index(va, 21)];
+        if pde.is_unused() {
+            if !create {
+                return Ok(None);
+            }
+            pde.set_addr(frame::alloc().ok_or(Errno::ENOMEM)?, USER_TABLE);
+        }
+        Ok(Some(&mut table(pde.addr())[page_index(va, 12)]))
+    }
+
+    /// Maps a fresh zeroed frame at user page `va`, or keeps the one there (two ELF
+    /// segments may share a page) and widens its rights. Returns the frame.
+    pub fn map_page(&mut self, va: u64, access: Access) -> Result<PhysAddr, Errno> {
+        let pte = self.entry(va, true)?.expect("created");
+        let mut flags = Flags::PRESENT | Flags::USER_ACCESSIBLE;
+        if access.write {
+            flags |= Flags::WRITABLE;
+        }
+        if pte.is_unused() {
+            if !access.execute {
+                flags |= Flags::NO_EXECUTE;
+            }
+            pte.set_addr(frame::alloc().ok_or(Errno::ENOMEM)?, flags);
+        } else {
+            let mut merged = pte.flags() | flags;
+            if access.execute {
+                merged.remove(Flags::NO_EXECUTE);
+            }
+            pte.set_flags(merged);
+        }
+        Ok(pte.addr())
+    }
+
+    /// Maps [start, end) (page-aligned, inside the user window) as one region; on
+    /// `ENOMEM` nothing stays mapped.
+    pub fn map_region(
+        &mut self,
+        start: u64,
+        end: u64,
+        access: Access,
+        kind: RegionKind,
+    ) -> Result<(), Errno> {
+        if start % PAGE_SIZE != 0
+            || end % PAGE_SIZE != 0
+            || start >= end
+            || start < USER_START
+            || end > USER_END
+        {
+            return Err(Errno::EINVAL);
+        }
+        for va in (start..end).step_by(PAGE_SIZE as usize) {
+            if let Err(e) = self.map_page(va, access) {
+                self.unmap_pages(start, va);
+                return Err(e);
+            }
+        }
+        self.regions.insert(
+            start,
+            Region {
+                end,
+                writable: access.write,
+                kind,
+            },
+        );
+        Ok(())
+    }
+
+    /// Records [start, end) as a region whose pages the caller mapped itself (the ELF
+    /// loader, page by page).
+    pub fn record_region(&mut self, start: u64, end: u64, writable: bool, kind: RegionKind) {
+        self.regions.insert(
+            start,
+            Region {
+                end,
+                writable,
+                kind,
+            },
+        );
+    }
+
+    /// Unmaps the pages of [start, end) and frees their frames (regions unchanged).
+    fn unmap_pages(&mut self, start: u64, end: u64) {
+        for va in (start..end).step_by(PAGE_SIZE as usize) {
+            if let Ok(Some(pte)) = self.entry(va, false) {
+                if !pte.is_unused() {
+                    frame::free(pte.addr());
+                    pte.set_unused();
+                }
+            }
+        }
+        x86_64::instructions::tlb::flush_all();
+    }
+
+    /// Unmaps [start, end) from every region of `kind` it overlaps, splitting regions.
+    pub fn unmap_range(&mut self, start: u64, end: u64, kind: RegionKind) {
+        let overlapping: alloc::vec::Vec<(u64, Region)> = self
+            .regions
+            .range(..end)
+            .filter(|(_, r)| r.end > start && r.kind == kind)
+            .map(|(&s, &r)| (s, r))
+            .collect();
+        for (s, r) in overlapping {
+            let (cut_start, cut_end) = (s.max(start), r.end.min(end));
+            self.unmap_pages(cut_start, cut_end);
+            self.regions.remove(&s);
+            if s < cut_start {
+                self.regions.insert(
+                    s,
+                    Region {
+                        end: cut_start,
+                        ..r
+                    },
+                );
+            }
+            if cut_end < r.end {
+                self.regions.insert(cut_end, r);
+            }
+        }
+    }
+
+    /// Grows or shrinks the region that starts at `start` to end at `new_end`.
+    pub fn resize_region(&mut self, start: u64, new_end: u64) -> Result<(), Errno> {
+        let region = *self.regions.get(&start).ok_or(Errno::EINVAL)?;
+        if new_end < region.end {
+            self.unmap_pages(new_end, region.end);
+        } else if new_end > region.end {
+            if !self.is_free(region.end, new_end) {
+                return Err(Errno::ENOMEM);
+            }
+            let access = Access {
+                write: region.writable,
+                execute: false,
+            };
+            for va in (region.end..new_end).step_by(PAGE_SIZE as usize) {
+                if let Err(e) = self.map_page(va, access) {
+                    self.unmap_pages(region.end, va);
+                    return Err(e);
+                }
+            }
+        }
+        if new_end == start {
+            self.regions.remove(&start);
+        } else {
+            self.regions.insert(
+                start,
+                Region {
+                    end: new_end,
+                    ..region
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether [start, end) overlaps no region.
+    pub fn is_free(&self, start: u64, end: u64) -> bool {
+        self.regions
+            .range(..end)
+            .next_back()
+            .is_none_or(|(_, r)| r.end <= start)
+    }
+
+    /// The lowest free, page-aligned range of `len` bytes in [from, to).
+    pub fn find_free(&self, len: u64, from: u64, to: u64) -> Option<u64> {
+        let mut candidate = from;
+        for (&s, r) in self.regions.range(..to) {
+            if r.end <= candidate {
+                continue;
+            }
+            if s >= candidate + len {
+                break;
+            }
+            candidate = r.end;
+        }
+        (candidate + len <= to).then_some(candidate)
+    }
+
+    /// Whether every byte of [addr, addr + len) is mapped user memory, writable if
+    /// `write`. The check system calls make before they touch a user pointer.
+    pub fn check(&self, addr: u64, len: u64, write: bool) -> bool {
+        let Some(end) = addr.checked_add(len) else {
+            return false;
+        };
+        let mut at = addr;
+        while at < end {
+            match self.regions.range(..=at).next_back() {
+                Some((_, r)) if r.end > at && (r.writable || !write) => at = r.end,
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// The frame behind user address `va`, if mapped.
+    fn translate(&mut self, va: u64) -> Option<PhysAddr> {
+        if !(USER_START..USER_END).contains(&va) {
+            return None;
+        }
+        match self.entry(va, false) {
+            Ok(Some(pte)) if !pte.is_unused() => Some(pte.addr() + (va % PAGE_SIZE)),
+            _ => None,
+        }
+    }
+
+    /// Copies `bytes` to user address `va` of this space (active or not), through the
+    /// kernel's identity map of the frames. For the loader and the initial stack.
+    pub fn write_bytes(&mut self, mut va: u64, mut bytes: &[u8]) -> Result<(), Errno> {
+        while !bytes.is_empty() {
+            let phys = self.translate(va).ok_or(Errno::EFAULT)?;
+            let n = bytes.len().min((PAGE_SIZE - va % PAGE_SIZE) as usize);
+            // SAFETY: `phys` is a frame of this space, identity-mapped, `n` bytes to
+            // its page's end at most.
+            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), phys.as_u64() as *mut u8, n) };
+            va += n as u64;
+            bytes = &bytes[n..];
+        }
+        Ok(())
+    }
+
+    /// The region that starts at `start`, if any.
+    pub fn region(&self, start: u64) -> Option<Region> {
+        self.regions.get(&start).copied()
+    }
+}
+
+impl Drop for AddressSpace {
+    /// Frees every user frame, the page tables, and the three top tables. The caller
+    /// has switched to another address space first.
+    fn drop(&mut self) {
+        let kernel_low = table(kernel_space::get().low_directory);
+        let directory = table(self.directory);
+        for (i, pde) in directory.iter_mut().enumerate() {
+            if pde.is_unused() || !kernel_low[i].is_unused() {
+                continue; // empty, or the kernel's own 2 MiB page
+            }
+            for pte in table(pde.addr()).iter() {
+                if !pte.is_unused() {
+                    frame::free(pte.addr());
+                }
+            }
+            frame::free(pde.addr());
+        }
+        for t in [self.directory, self.pdpt, self.pml4] {
+            frame::free(t);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Linux error numbers (asm-generic/errno-base.h, errno.h): a system call returns
+//! `-errno` in RAX.
+
+#[repr(i64)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum Errno {
+    EPERM = 1,
+    ESRCH = 3,
+    E2BIG = 7,
+    EBADF = 9,
+    ENOMEM = 12,
+    EFAULT = 14,
+    EINVAL = 22,
+    ENOTTY = 25,
+    ENOSYS = 38,
+}
+
+impl Errno {
+    /// The value RAX carries back to the caller.
+    pub fn as_return(self) -> i64 {
+        -(self as i64)
+    }
+}

@@ -1,0 +1,153 @@
+//! Tasks: starting the programs of the run list, the scheduler's entry points from
+//! interrupts, faults and system calls, and the end of the run.
+
+pub mod elf_loader;
+pub mod initial_stack;
+pub mod scheduler;
+pub mod task;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use baremetal::interrupts::TrapFrame;
+use baremetal::println;
+use spin::Mutex;
+
+use self::scheduler::Scheduler;
+use self::task::{State, Task};
+use crate::arch::context::Context;
+use crate::drivers::{apic_timer, tsc};
+use crate::mm::address_space::AddressSpace;
+use crate::run_list::{Options, RunEntry};
+use crate::{arch, bench, programs};
+
+/// The scheduler and every task. The kernel runs on one CPU with interrupts off, so
+/// this lock is never contended; it keeps the borrow rules honest.
+pub static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler::new());
+
+/// Set when a program of the run list could not start: the run then ends with code 1.
+static START_FAILED: AtomicBool = AtomicBool::new(false);
+/// Free frames before the first task: the end of the run checks that every task's
+/// frames came back.
+static FREE_FRAMES_BEFORE: AtomicUsize = AtomicUsize::new(0);
+
+/// Loads one program of the run list and makes it ready.
+fn start(sched: &mut Scheduler, entry: &RunEntry, nonce: &str) -> Result<(), String> {
+    let program = programs::find(entry.name).ok_or_else(|| {
+        let names: Vec<&str> = programs::PROGRAMS.iter().map(|p| p.name).collect();
+        format!("no such program (embedded: {})", names.join(", "))
+    })?;
+    let mut space = AddressSpace::new().map_err(|e| format!("address space: {e:?}"))?;
+    let loaded = elf_loader::load(program.elf, &mut space).map_err(|e| format!("{e}"))?;
+    let env = format!("NONCE={nonce}");
+    let mut argv: Vec<&str> = Vec::from([entry.name]);
+    argv.extend(entry.args.iter());
+    let rsp = initial_stack::build(&mut space, &loaded, &argv, &[&env])
+        .map_err(|e| format!("stack: {e:?}"))?;
+    let tid = sched.allocate_tid();
+    println!(
+        "rtos: task {tid} {} started prio={}",
+        entry.name, entry.prio
+    );
+    sched.add(Task {
+        tid,
+        name: String::from(entry.name),
+        prio: entry.prio,
+        state: State::Ready,
+        context: Context::new_user(loaded.entry, rsp),
+        space,
+        brk_start: loaded.end,
+        brk: loaded.end,
+        clear_child_tid: 0,
+    });
+    Ok(())
+}
+
+/// Starts every program of the run list (those that fail are named and skipped).
+pub fn start_all(options: &Options) {
+    FREE_FRAMES_BEFORE.store(crate::mm::frame::stats().0, Ordering::Relaxed);
+    let mut sched = SCHED.lock();
+    for entry in &options.run {
+        if let Err(why) = start(&mut sched, entry, options.nonce) {
+            println!("rtos: run={}: not started: {why}", entry.name);
+            START_FAILED.store(true, Ordering::Relaxed);
+        }
+    }
+    for bad in &options.bad_words {
+        println!(
+            "rtos: command line word `{bad}` not understood (want run=<name>[@<prio>][:<arg>...])"
+        );
+        START_FAILED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Runs the tasks until the last one ends. The boot CPU becomes the idle loop: the
+/// first timer interrupt's scheduling decision loads the first task.
+pub fn run() -> ! {
+    if SCHED.lock().is_empty() {
+        end_of_run();
+    }
+    arch::trap::take_timer();
+    apic_timer::arm(tsc::now());
+    loop {
+        x86_64::instructions::interrupts::enable_and_hlt();
+    }
+}
+
+fn end_of_run() -> ! {
+    let code = START_FAILED.load(Ordering::Relaxed) as u32;
+    println!("rtos: all tasks done");
+    let ((free, total), before) = (
+        crate::mm::frame::stats(),
+        FREE_FRAMES_BEFORE.load(Ordering::Relaxed),
+    );
+    println!(
+        "rtos: memory: {free} of {total} frames free, {before} before the first task: returned={}",
+        free == before
+    );
+    crate::finish(code)
+}
+
+/// The timer's interrupt handler: wake the sleepers that are due, then decide.
+pub fn on_timer(frame: &mut TrapFrame) {
+    let entered = tsc::now();
+    apic_timer::end_of_interrupt();
+    let mut sched = SCHED.lock();
+    sched.timer_fired();
+    let woken = sched.wake_due(entered);
+    if sched.reschedule(frame).is_some() && woken > 0 {
+        bench::record_timer_wakeup(tsc::now() - entered);
+    }
+}
+
+/// Ends the current task with `status` (`exit`, `exit_group`) and picks the next one.
+pub fn exit_current(sched: &mut Scheduler, frame: &mut TrapFrame, status: i32) {
+    let task = sched.remove_current();
+    println!(
+        "rtos: task {} {} exited status={status}",
+        task.tid, task.name
+    );
+    finish_task(sched, frame, task);
+}
+
+/// Kills the current task after a fault in user mode; the others go on.
+pub fn kill_current(frame: &mut TrapFrame, fault: &str, addr: u64) {
+    let mut sched = SCHED.lock();
+    let rip = frame.rip;
+    let task = sched.remove_current();
+    println!(
+        "rtos: task {} {} killed: {fault} rip={rip:#x} addr={addr:#x}",
+        task.tid, task.name
+    );
+    finish_task(&mut sched, frame, task);
+}
+
+fn finish_task(sched: &mut Scheduler, frame: &mut TrapFrame, task: Task) {
+    drop(task); // frees its memory; the kernel's address space is active
+    if sched.is_empty() {
+        end_of_run();
+    }
+    sched.reschedule(frame);
+}

@@ -1,0 +1,209 @@
+//! The fixed-priority preemptive scheduler, with Linux's SCHED_FIFO rules
+//! (sched(7)): the highest-priority ready task runs; within a level, first come first
+//! served; a task runs until it blocks, yields or a higher-priority task becomes ready,
+//! which then runs at once. A preempted task goes back to the *head* of its level,
+//! a yielding or waking one to the tail.
+//!
+//! One ready queue per priority and a bitmap of the non-empty levels make "pick the
+//! next task" a find-highest-bit; sleepers are ordered by deadline.
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use baremetal::interrupts::TrapFrame;
+
+use super::task::{State, Task, Tid};
+use crate::arch::context;
+use crate::config::PRIO_MAX;
+use crate::drivers::apic_timer;
+use crate::mm::kernel_space;
+
+pub struct Scheduler {
+    pub tasks: BTreeMap<Tid, Task>,
+    ready: [VecDeque<Tid>; PRIO_MAX as usize + 1],
+    /// Bit p set when `ready[p]` is not empty.
+    ready_levels: u128,
+    /// (deadline in TSC cycles, task), earliest first.
+    sleepers: BTreeSet<(u64, Tid)>,
+    current: Option<Tid>,
+    /// The deadline the timer is armed for.
+    armed: Option<u64>,
+    next_tid: Tid,
+}
+
+impl Scheduler {
+    pub const fn new() -> Self {
+        Scheduler {
+            tasks: BTreeMap::new(),
+            ready: [const { VecDeque::new() }; PRIO_MAX as usize + 1],
+            ready_levels: 0,
+            sleepers: BTreeSet::new(),
+            current: None,
+            armed: None,
+            next_tid: 1,
+        }
+    }
+
+    pub fn allocate_tid(&mut self) -> Tid {
+        self.next_tid += 1;
+        self.next_tid - 1
+    }
+
+    /// Adds a new task, ready.
+    pub fn add(&mut self, task: Task) {
+        let tid = task.tid;
+        self.tasks.insert(tid, task);
+        self.make_ready(tid, false);
+    }
+
+    /// The running task (system calls and faults come from it).
+    pub fn current(&mut self) -> &mut Task {
+        let tid = self.current.expect("no current task");
+        self.tasks.get_mut(&tid).expect("current task exists")
+    }
+
+    fn make_ready(&mut self, tid: Tid, at_head: bool) {
+        let task = self.tasks.get_mut(&tid).expect("task exists");
+        task.state = State::Ready;
+        let level = task.prio as usize;
+        if at_head {
+            self.ready[level].push_front(tid);
+        } else {
+            self.ready[level].push_back(tid);
+        }
+        self.ready_levels |= 1 << level;
+    }
+
+    fn remove_ready(&mut self, tid: Tid, level: u8) {
+        let queue = &mut self.ready[level as usize];
+        queue.retain(|&t| t != tid);
+        if queue.is_empty() {
+            self.ready_levels &= !(1 << level);
+        }
+    }
+
+    fn highest_ready(&self) -> Option<u8> {
+        (self.ready_levels != 0).then(|| 127 - self.ready_levels.leading_zeros() as u8)
+    }
+
+    fn pop_highest(&mut self) -> Option<Tid> {
+        let level = self.highest_ready()? as usize;
+        let tid = self.ready[level].pop_front();
+        if self.ready[level].is_empty() {
+            self.ready_levels &= !(1 << level);
+        }
+        tid
+    }
+
+    /// The current task stops running: its state is saved from `frame`.
+    fn switch_out(&mut self, frame: &mut TrapFrame) -> Tid {
+        let tid = self.current.take().expect("a current task");
+        self.tasks
+            .get_mut(&tid)
+            .expect("exists")
+            .context
+            .save(frame);
+        tid
+    }
+
+    /// `sched_yield`: to the tail of its level.
+    pub fn yield_current(&mut self, frame: &mut TrapFrame) {
+        let tid = self.switch_out(frame);
+        self.make_ready(tid, false);
+    }
+
+    /// Blocks the current task until the TSC reaches `deadline`.
+    pub fn sleep_current(&mut self, frame: &mut TrapFrame, deadline: u64) {
+        let tid = self.switch_out(frame);
+        self.tasks.get_mut(&tid).expect("exists").state = State::Sleeping { deadline };
+        self.sleepers.insert((deadline, tid));
+    }
+
+    /// Removes the current task for good and frees its memory. Returns it (its address
+    /// space is dropped with it, after the switch to the kernel's).
+    pub fn remove_current(&mut self) -> Task {
+        let tid = self.current.take().expect("a current task");
+        kernel_space::activate(kernel_space::get().pml4);
+        self.tasks.remove(&tid).expect("exists")
+    }
+
+    /// Changes a task's priority; a ready task moves to the tail of its new level.
+    pub fn set_priority(&mut self, tid: Tid, prio: u8) {
+        let task = self.tasks.get_mut(&tid).expect("exists");
+        let (old, state) = (task.prio, task.state);
+        task.prio = prio;
+        if state == State::Ready && old != prio {
+            self.remove_ready(tid, old);
+            self.make_ready(tid, false);
+        }
+    }
+
+    /// Wakes every sleeper whose deadline is at or before `now`; returns how many.
+    pub fn wake_due(&mut self, now: u64) -> usize {
+        let mut woken = 0;
+        while let Some(&(deadline, tid)) = self.sleepers.first() {
+            if deadline > now {
+                break;
+            }
+            self.sleepers.pop_first();
+            self.make_ready(tid, false);
+            woken += 1;
+        }
+        woken
+    }
+
+    /// The scheduling decision at the end of every kernel entry: keep the current task,
+    /// or save it (if still running) and load the highest-priority ready task (or the
+    /// idle loop) into `frame`. Returns the task that now runs, if it changed.
+    pub fn reschedule(&mut self, frame: &mut TrapFrame) -> Option<Tid> {
+        if let Some(tid) = self.current {
+            let prio = self.tasks[&tid].prio;
+            match self.highest_ready() {
+                Some(level) if level > prio => {
+                    self.switch_out(frame);
+                    self.make_ready(tid, true); // preempted: stays first in its level
+                }
+                _ => {
+                    self.arm_timer();
+                    return None;
+                }
+            }
+        }
+        let next = self.pop_highest();
+        match next {
+            Some(tid) => {
+                let task = self.tasks.get_mut(&tid).expect("exists");
+                task.state = State::Running;
+                task.space.activate();
+                task.context.load(frame);
+                self.current = Some(tid);
+            }
+            None => {
+                kernel_space::activate(kernel_space::get().pml4);
+                context::load_idle(frame);
+            }
+        }
+        self.arm_timer();
+        next
+    }
+
+    /// Arms the one-shot timer for the earliest sleeper (or stops it).
+    fn arm_timer(&mut self) {
+        let earliest = self.sleepers.first().map(|&(deadline, _)| deadline);
+        if earliest != self.armed {
+            match earliest {
+                Some(deadline) => apic_timer::arm(deadline),
+                None => apic_timer::disarm(),
+            }
+            self.armed = earliest;
+        }
+    }
+
+    /// After the timer fired, it is armed again even for the same deadline.
+    pub fn timer_fired(&mut self) {
+        self.armed = None;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
