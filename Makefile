@@ -147,6 +147,7 @@ test: setup lint test-host test-boot test-ring test-grader test-hv test-labs gue
 	@echo "make test: all passed"
 
 include guest/guest.mk
+include rtos/user/user.mk
 
 clean: ## Remove build outputs (the cache in $(CACHE) stays)
 	$(CARGO) clean
