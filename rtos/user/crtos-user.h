@@ -6,11 +6,13 @@
 #ifndef CRTOS_USER_H
 #define CRTOS_USER_H
 
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +65,15 @@ static inline long raw_syscall3(long nr, long a1, long a2, long a3)
 			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3)
 			 : "rcx", "r11", "memory"); /* syscall clobbers rcx (RIP) and r11 (RFLAGS) */
 	return ret;
+}
+
+/* Makes the calling task SCHED_FIFO at priority prio; returns 0 or a negative errno.
+ * The raw call: musl's sched_setscheduler() returns ENOSYS without asking the kernel
+ * (musl's choice: POSIX scopes it to processes, Linux applies it to threads). */
+static inline long set_fifo(int prio)
+{
+	struct sched_param param = {.sched_priority = prio};
+	return raw_syscall3(SYS_sched_setscheduler, 0, SCHED_FIFO, (long)&param);
 }
 
 /* CLOCK_MONOTONIC in nanoseconds. */
