@@ -41,9 +41,11 @@ pub use crtos_abi::EXIT_MARKER;
 /// How long an emulator may take to stop by itself once the guest printed its exit line.
 const POWER_OFF_GRACE: Duration = Duration::from_secs(10);
 
+// ANCHOR: com2_prefix
 /// What the runner puts before each line from COM2 (the RTOS's console) in the merged
 /// view: the observer's lines, standard output and `Spec::merged`.
 pub const COM2_PREFIX: &str = "[rtos] ";
+// ANCHOR_END: com2_prefix
 
 /// Which emulator runs the machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
