@@ -20,6 +20,9 @@ PKGS=(
   bochsbios vgabios seabios                # BIOS images (the dfsg Bochs tarball has none)
   busybox-static cpio xz-utils zstd kmod   # the Linux guest's initramfs
   linux-headers-amd64                      # for the out-of-tree driver module
+  musl-tools           # musl-gcc: the RTOS's user programs are static Linux executables
+  rt-tests             # cyclictest: the Linux-side cross-check of rt-periodic (rt-bench)
+  gnuplot-nox          # plots of the jitter histograms for the book
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -11,7 +11,8 @@
 //!
 //! Command line words: `nonce=X` is echoed (the grader's anti-cheat token);
 //! `hang` makes the kernel spin forever after its report (to test the runner's
-//! timeout); `panic` makes it panic (to test the panic path).
+//! timeout); `panic` makes it panic (to test the panic path); `com2-test` prints one
+//! line on the second serial port (to test that the runner captures COM2).
 #![no_std]
 #![no_main]
 
@@ -44,6 +45,9 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
         smp::cpus_online()
     );
     let words = || boot.cmdline.split_ascii_whitespace();
+    if words().any(|w| w == "com2-test") {
+        com2_line(nonce);
+    }
     if words().any(|w| w == "panic") {
         panic!("panic requested on the command line");
     }
@@ -54,6 +58,19 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
         }
     }
     baremetal::exit(0)
+}
+
+/// COM2's I/O base: the RTOS's console port, which the machine runner captures apart.
+const COM2: u16 = 0x2F8;
+
+/// One line on COM2, written here rather than through `baremetal`'s console (COM1).
+fn com2_line(nonce: &str) {
+    use core::fmt::Write;
+    // SAFETY: COM2 is a 16550 UART in both emulators' machines, and only this
+    // function touches its ports.
+    let mut port = unsafe { uart_16550::SerialPort::new(COM2) };
+    port.init();
+    let _ = writeln!(port, "hello: com2 works nonce={nonce}");
 }
 
 fn ap_main(cpu: usize) -> ! {

@@ -57,6 +57,7 @@ ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
 ata0-master: type=cdrom, path=\"{iso}\", status=inserted
 boot: cdrom
 com1: enabled=1, mode=file, dev=\"{serial}\"
+com2: enabled=1, mode=file, dev=\"{com2}\"
 log: bochs.log
 panic: action=fatal
 error: action=report
@@ -69,6 +70,7 @@ debug: action=ignore
         cpus = spec.cpus,
         iso = iso.display(),
         serial = spec.transcript.display(),
+        com2 = spec.com2.display(),
     );
     fs::write(run_dir.join("bochsrc"), config)?;
     let mut cmd = Command::new(bochs);

@@ -9,6 +9,14 @@
 //! `[exit] code=N` on its serial console, then powers off through ACPI. The runner
 //! takes N as the guest's verdict (0 = success), lets the emulator stop, and always
 //! kills the emulator's whole process group at the end.
+//!
+//! **Two serial ports.** COM1 (0x3F8) is the console and the exit port: its file is
+//! `Spec::transcript`. COM2 (0x2F8) is the RTOS's console, so the RTOS never shares a
+//! UART with Linux's `ttyS0` driver; both emulators write it to `Spec::com2`. The runner
+//! follows both files and hands COM2's lines to the observer (and to standard output)
+//! with the prefix `[rtos] `, so a check matches a line from either port without
+//! knowing which. `Spec::merged` receives the same merged view. Only COM1 can end the
+//! run with an exit line.
 
 mod bochs;
 pub mod doctor;
@@ -20,7 +28,7 @@ mod qemu;
 
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -32,6 +40,12 @@ pub use crtos_abi::EXIT_MARKER;
 
 /// How long an emulator may take to stop by itself once the guest printed its exit line.
 const POWER_OFF_GRACE: Duration = Duration::from_secs(10);
+
+// ANCHOR: com2_prefix
+/// What the runner puts before each line from COM2 (the RTOS's console) in the merged
+/// view: the observer's lines, standard output and `Spec::merged`.
+pub const COM2_PREFIX: &str = "[rtos] ";
+// ANCHOR_END: com2_prefix
 
 /// Which emulator runs the machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,8 +155,12 @@ pub struct Spec {
     pub memory_mib: u32,
     /// Wall-clock limit; the emulator is killed when it passes.
     pub timeout: Duration,
-    /// Where the emulator writes the serial console.
+    /// Where the emulator writes the serial console (COM1).
     pub transcript: PathBuf,
+    /// Where the emulator writes the second serial port (COM2, the RTOS's console).
+    pub com2: PathBuf,
+    /// Both ports' lines in the order the runner saw them, COM2's with `COM2_PREFIX`.
+    pub merged: PathBuf,
     /// Where the run's files go (emulator configuration, logs, ISO).
     pub run_dir: PathBuf,
     /// End the run as soon as a line contains one of these.
@@ -163,6 +181,8 @@ impl Spec {
             memory_mib: 512,
             timeout: Duration::from_secs(60),
             transcript: run_dir.join("serial.log"),
+            com2: run_dir.join("serial-com2.log"),
+            merged: run_dir.join("serial-merged.log"),
             run_dir,
             until: Vec::new(),
             echo: false,
@@ -235,6 +255,9 @@ pub struct Outcome {
     pub ended: Ended,
     pub elapsed: Duration,
     pub transcript: PathBuf,
+    /// COM2's own transcript and the merged view (see `Spec`).
+    pub com2: PathBuf,
+    pub merged: PathBuf,
     pub run_dir: PathBuf,
     /// The emulator's process group, dead by the time `run` returns.
     pub pgid: i32,
@@ -293,9 +316,12 @@ pub fn run(
 ) -> Result<Outcome, MachineError> {
     fs::create_dir_all(&spec.run_dir)?;
     let run_dir = spec.run_dir.canonicalize()?;
-    File::create(&spec.transcript)?; // empty, so following it can start at once
+    // Empty, so following them can start at once.
+    File::create(&spec.transcript)?;
+    File::create(&spec.com2)?;
     let mut spec = spec.clone();
     spec.transcript = spec.transcript.canonicalize()?;
+    spec.com2 = spec.com2.canonicalize()?;
     spec.image = spec.image.absolute()?; // the emulator runs in the run directory
 
     let cmd = match spec.emulator {
@@ -316,19 +342,18 @@ pub fn run(
     INTERRUPTED.store(false, Ordering::SeqCst);
     let start = Instant::now();
     let mut emulator = process::Emulator::spawn(cmd, &run_dir)?;
-    let mut serial = Follower::open(&spec.transcript)?;
+    let mut ports = Ports::open(&spec)?;
     let mut guest_exit = None;
 
     let ended = 'run: loop {
         let exited = emulator.try_wait()?;
         // Read after checking for exit, so no output written before the exit is missed.
         let at_end = exited.is_some();
-        for line in serial.new_lines(at_end)? {
-            if spec.echo {
-                println!("{line}");
-            }
-            if let Some(code) = parse_exit_line(&line) {
-                guest_exit = Some(code);
+        for (port, line) in ports.new_lines(at_end)? {
+            if port == Port::Com1 {
+                if let Some(code) = parse_exit_line(&line) {
+                    guest_exit = Some(code);
+                }
             }
             if observer(&line, start.elapsed()) == Flow::Stop {
                 break 'run Ended::Stopped;
@@ -339,10 +364,7 @@ pub fn run(
             if let Some(code) = guest_exit {
                 // Let the emulator power off by itself (and flush its logs).
                 emulator.wait_for(POWER_OFF_GRACE)?;
-                for line in serial.new_lines(true)? {
-                    if spec.echo {
-                        println!("{line}");
-                    }
+                for (_, line) in ports.new_lines(true)? {
                     observer(&line, start.elapsed());
                 }
                 break 'run Ended::GuestExit(code);
@@ -372,9 +394,65 @@ pub fn run(
         ended,
         elapsed: start.elapsed(),
         transcript: spec.transcript.clone(),
+        com2: spec.com2.clone(),
+        merged: spec.merged.clone(),
         run_dir,
         pgid,
     })
+}
+
+/// The serial port a line came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Port {
+    /// The console and exit port.
+    Com1,
+    /// The RTOS's console; its lines carry `COM2_PREFIX`.
+    Com2,
+}
+
+/// Both serial ports of a run, followed together: the merged view in arrival order
+/// (COM1's new lines before COM2's within one poll, so lines printed within one
+/// 10 ms poll by the two ports may appear in either order), echoed and saved.
+struct Ports {
+    com1: Follower,
+    com2: Follower,
+    merged: File,
+    echo: bool,
+}
+
+impl Ports {
+    fn open(spec: &Spec) -> io::Result<Self> {
+        Ok(Ports {
+            com1: Follower::open(&spec.transcript)?,
+            com2: Follower::open(&spec.com2)?,
+            merged: File::create(&spec.merged)?,
+            echo: spec.echo,
+        })
+    }
+
+    /// The lines completed since the last call on either port, COM2's prefixed; each is
+    /// appended to the merged transcript and, with `echo`, printed.
+    fn new_lines(&mut self, at_end: bool) -> io::Result<Vec<(Port, String)>> {
+        let mut lines: Vec<(Port, String)> = Vec::new();
+        for line in self.com1.new_lines(at_end)? {
+            lines.push((Port::Com1, line));
+        }
+        let exit_at = (lines.iter())
+            .position(|(_, l)| parse_exit_line(l).is_some())
+            .unwrap_or(lines.len());
+        let com2 = self.com2.new_lines(at_end)?;
+        let com2 = com2
+            .into_iter()
+            .map(|l| (Port::Com2, format!("{COM2_PREFIX}{l}")));
+        lines.splice(exit_at..exit_at, com2);
+        for (_, line) in &lines {
+            writeln!(self.merged, "{line}")?;
+            if self.echo {
+                println!("{line}");
+            }
+        }
+        Ok(lines)
+    }
 }
 
 /// Follows a file that another process appends to, yielding complete lines.

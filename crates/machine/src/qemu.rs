@@ -27,8 +27,11 @@ pub fn command(spec: &Spec, run_dir: &Path) -> Result<Command, MachineError> {
         "-smp",
         &spec.cpus.to_string(),
     ]);
+    // The first -serial is COM1 (0x3F8), the second COM2 (0x2F8): the RTOS's console.
     cmd.arg("-serial")
         .arg(format!("file:{}", spec.transcript.display()));
+    cmd.arg("-serial")
+        .arg(format!("file:{}", spec.com2.display()));
     if spec.emulator == Emulator::Kvm {
         cmd.args(["-accel", "kvm", "-cpu", "host"]);
     }

@@ -124,3 +124,41 @@ fn until_ends_the_run_on_a_pattern_and_kills_the_emulator() {
         "the hung emulator is still alive"
     );
 }
+
+/// COM2 (the RTOS's console) reaches the observer with its prefix, and lands in its own
+/// file and in the merged transcript, on both emulators.
+fn com2_line_arrives_prefixed(emulator: Emulator, name: &str) {
+    let nonce = format!("c2{}", std::process::id());
+    let (outcome, lines) = boot(emulator, &format!("nonce={nonce} com2-test"), 60, name);
+    assert_eq!(outcome.ended, Ended::GuestExit(0), "{lines:#?}");
+    let want = format!("hello: com2 works nonce={nonce}");
+    let prefixed = format!("{}{want}", machine::COM2_PREFIX);
+    assert!(lines.contains(&prefixed), "no `{prefixed}` in {lines:#?}");
+    // COM1 is still the exit port, and its own file holds no COM2 line.
+    let com1 = std::fs::read_to_string(&outcome.transcript).unwrap();
+    assert!(
+        !com1.contains(&want),
+        "COM2's line leaked into COM1: {com1}"
+    );
+    let com2 = std::fs::read_to_string(&outcome.com2).unwrap();
+    assert_eq!(com2.replace('\r', ""), format!("{want}\n"));
+    let merged = std::fs::read_to_string(&outcome.merged).unwrap();
+    let at = |needle: &str| {
+        merged
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {merged}"))
+    };
+    assert!(at(&prefixed) < at("[exit] code=0"), "{merged}");
+}
+
+#[test]
+#[ignore = "boots Bochs: run with `make test`"]
+fn bochs_com2_lines_arrive_prefixed() {
+    com2_line_arrives_prefixed(Emulator::Bochs, "bochs-com2");
+}
+
+#[test]
+#[ignore = "boots QEMU: run with `make test`"]
+fn qemu_com2_lines_arrive_prefixed() {
+    com2_line_arrives_prefixed(Emulator::Qemu, "qemu-com2");
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs every RTOS user program natively on this Linux host and checks its output
+# against the contract the RTOS's tests rely on. Linux is the reference for the Linux
+# system-call ABI: a program that misbehaves here is wrong before any RTOS runs it.
+#   rtos/user/test-native.sh BIN_DIR
+set -uo pipefail
+BIN=${1:?usage: test-native.sh BIN_DIR}
+NONCE=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
+export NONCE
+N="nonce=$NONCE"
+pass=0 fail=0
+ok() { echo "  PASS $1"; pass=$((pass + 1)); }
+bad() { echo "  FAIL $1"; fail=$((fail + 1)); [[ -n "${2:-}" ]] && sed 's/^/       | /' <<<"$2"; return 0; }
+
+# expect_lines NAME OUTPUT REGEX: OUTPUT is not empty and every line matches REGEX.
+expect_lines() {
+  if [[ -n "$2" ]] && ! grep -Evq -- "$3" <<<"$2"; then ok "$1"; else bad "$1" "$2"; fi
+}
+# expect_status NAME GOT WANT OUTPUT
+expect_status() {
+  if [[ "$2" == "$3" ]]; then ok "$1"; else bad "$1 (exit status $2, expected $3)" "$4"; fi
+}
+
+echo "rtos-user-test: native runs on $(uname -sr), $N"
+# stdin from /dev/null everywhere: badcall's read needs an fd 0 open for reading.
+exec </dev/null
+
+out=$("$BIN/hello" a b)
+expect_lines "hello prints pid, argc and arguments" "$out" "^hello: pid=[0-9]+ argc=3 args=a,b $N\$"
+out=$("$BIN/rust-hello")
+expect_lines "rust-hello (no_std Rust, its own _start) prints its pid" "$out" "^rust-hello: pid=[0-9]+ $N\$"
+out=$(env -u NONCE "$BIN/hello")
+expect_lines "hello without NONCE says nonce=none" "$out" "^hello: pid=[0-9]+ argc=1 args= nonce=none\$"
+
+for mode in yield busy; do
+  out=$("$BIN/spin" "s-$mode" 3 "$mode")
+  expect_lines "spin $mode: three rounds in order" "$out" "^spin: name=s-$mode round=[0-2] $N\$"
+  [[ $(grep -o 'round=[0-9]*' <<<"$out" | tr '\n' ' ') == "round=0 round=1 round=2 " ]] ||
+    bad "spin $mode: rounds out of order" "$out"
+done
+
+out=$("$BIN/sleep-check"); st=$?
+expect_lines "sleep-check: lines parse and every sleep ok" "$out" \
+  "^sleep-check: call=(nanosleep|abstime) asked_ns=[0-9]+ got_ns=[0-9]+ ok=1 $N\$"
+expect_status "sleep-check exits 0" $st 0 "$out"
+[[ $(wc -l <<<"$out") == 6 ]] || bad "sleep-check: expected 6 sleeps" "$out"
+
+out=$("$BIN/badcall"); st=$?
+expect_lines "badcall: write/read/syscall999 refused with Linux's errno" "$out" \
+  "^badcall: (write=-14 expect=-14|read=-14 expect=-14|syscall999=-38 expect=-38) ok=1 $N\$"
+expect_status "badcall exits 0" $st 0 "$out"
+
+# Each fault must kill the program with its signal (exit status 128 + signal number).
+declare -A SIGNALS=([null]="SEGV" [ud]="ILL" [div]="FPE" [gp]="SEGV BUS")
+for kind in null ud div gp; do
+  out=$("$BIN/fault" "$kind" 2>&1); st=$?
+  sig=$( ((st > 128)) && kill -l $((st - 128)) 2>/dev/null || echo "none(status $st)")
+  if [[ " ${SIGNALS[$kind]} " == *" $sig "* ]] && ! grep -q survived <<<"$out"; then
+    ok "fault $kind killed by SIG$sig"
+  else
+    bad "fault $kind: got $sig, expected SIG${SIGNALS[$kind]// /|SIG}" "$out"
+  fi
+done
+
+out=$("$BIN/preempt" 80 1000 5); st=$?
+expect_lines "preempt: five wake-ups and a summary" "$out" \
+  "^preempt: (late_ns=-?[0-9]+|n=5 max_late_ns=[0-9]+|warning: .*) $N\$"
+[[ $(grep -c 'late_ns=' <<<"$out") == 6 ]] || bad "preempt: expected 5 wake-ups + summary" "$out"
+expect_status "preempt exits 0" $st 0 "$out"
+
+last_cpu=$(($(nproc) - 1))
+out=$("$BIN/rt-periodic" --side linux --period-us 1000 --count 200 --prio 80 --cpu $last_cpu); st=$?
+expect_status "rt-periodic exits 0" $st 0 "$out"
+if grep -Eq "^jitter: side=linux period_us=1000 n=200 median_ns=[0-9]+ p99_ns=[0-9]+ max_ns=[0-9]+ $N\$" <<<"$out"; then
+  read -r med p99 max < <(sed -nE 's/^jitter: .* median_ns=([0-9]+) p99_ns=([0-9]+) max_ns=([0-9]+) .*/\1 \2 \3/p' <<<"$out")
+  if ((med <= p99 && p99 <= max)); then ok "rt-periodic: jitter line (median $med ≤ p99 $p99 ≤ max $max ns)"
+  else bad "rt-periodic: percentiles out of order" "$out"; fi
+else
+  bad "rt-periodic: no valid jitter line" "$out"
+fi
+expect_lines "rt-periodic: every line carries the nonce" "$out" " $N\$"
+grep -q '^rt-periodic: histogram_us <1:' <<<"$out" || bad "rt-periodic: no histogram line" "$out"
+out=$("$BIN/rt-periodic" --side linux --count 0 2>&1); st=$?
+expect_status "rt-periodic refuses --count 0" $st 2 "$out"
+
+echo "rtos-user-test: $pass passed, $fail failed"
+((fail == 0))
