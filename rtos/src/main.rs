@@ -39,6 +39,9 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub fn kernel_main(boot: &'static BootBlock) -> ! {
     let mode = RunMode::from_raw(boot.run_mode)
         .unwrap_or_else(|| panic!("boot block: run mode {}", boot.run_mode));
+    if mode == RunMode::Started {
+        baremetal::exit::halt_on_exit(); // a panic must not power off Linux's machine
+    }
     mm::init(boot);
     let options = run_list::Options::parse(boot.cmdline());
     println!(
@@ -61,16 +64,15 @@ pub fn kernel_main(boot: &'static BootBlock) -> ! {
     task::run()
 }
 
-/// Ends the run after the last task: power off (standalone) or halt this CPU (started:
-/// the hypervisor and Linux go on).
+/// Ends the run after the last task through the exit protocol: power off (standalone)
+/// or halt this CPU (started: the hypervisor and Linux go on).
 pub fn finish(code: u32) -> ! {
     bench::report();
     match boot::run_mode() {
         RunMode::Standalone => baremetal::exit(code),
         RunMode::Started => {
-            println!("rtos: halted (exit code {code})");
-            baremetal::serial::flush();
-            baremetal::halt_forever()
+            println!("rtos: halting this CPU (exit code {code}); Linux goes on");
+            baremetal::exit(code)
         }
     }
 }

@@ -6,14 +6,36 @@
 //! The Linux guest follows the same protocol: its init prints the line, then runs
 //! `poweroff -f`, which ends in the same ACPI write.
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use x86_64::instructions::port::Port;
 
 pub use crtos_abi::EXIT_MARKER;
 
+/// Whether `exit` powers the machine off (the default) or only halts this CPU.
+static POWER_OFF_ON_EXIT: AtomicBool = AtomicBool::new(true);
+
+/// Makes `exit` (and so a panic) halt this CPU instead of powering the machine off:
+/// for a kernel that shares the machine (the RTOS started under Linux).
+pub fn halt_on_exit() {
+    POWER_OFF_ON_EXIT.store(false, Ordering::Relaxed);
+}
+
 /// Ends the run with `code`. Never returns.
+///
+/// The runner reads the exit line on COM1; a kernel whose console is another port (the
+/// RTOS's COM2) prints it there too, so its transcript shows how it ended.
 pub fn exit(code: u32) -> ! {
     crate::println!("{EXIT_MARKER}{code}");
     crate::serial::flush();
+    if !POWER_OFF_ON_EXIT.load(Ordering::Relaxed) {
+        halt_forever()
+    }
+    if crate::serial::console_port() != crate::serial::COM1 {
+        crate::serial::init_port(crate::serial::COM1);
+        crate::println!("{EXIT_MARKER}{code}");
+        crate::serial::flush();
+    }
     power_off()
 }
 

@@ -32,6 +32,11 @@ pub fn init_port(base: u16) {
     *serial = Some(port);
 }
 
+/// The I/O port base of the console.
+pub fn console_port() -> u16 {
+    PORT.load(Ordering::Relaxed)
+}
+
 /// Uses COM1 as someone else (firmware, Linux) programmed it, without resetting it:
 /// a reset would drop the bytes still in its FIFO. The hypervisor does this.
 pub fn attach() {

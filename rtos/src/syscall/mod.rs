@@ -66,6 +66,7 @@ pub fn handle(frame: &mut TrapFrame) {
 
 fn dispatch(sched: &mut Scheduler, number: u64, a: &[u64; 6]) -> Outcome {
     match number {
+        nr::READ => io::read(sched.current(), a[0], a[1], a[2]).into(),
         nr::WRITE => io::write(sched.current(), a[0], a[1], a[2]).into(),
         nr::WRITEV => io::writev(sched.current(), a[0], a[1], a[2]).into(),
         nr::IOCTL => io::ioctl(a[0], a[1]).into(),
@@ -90,10 +91,11 @@ fn dispatch(sched: &mut Scheduler, number: u64, a: &[u64; 6]) -> Outcome {
         _ => {
             let task = sched.current();
             println!(
-                "rtos: task {} {} syscall {number} ({}) not supported -> ENOSYS",
+                "rtos: task {} {} syscall {number} ({}) not supported -> ENOSYS nonce={}",
                 task.tid,
                 task.name,
-                nr::name(number).unwrap_or("?")
+                nr::name(number).unwrap_or("?"),
+                task::nonce()
             );
             Outcome::Return(Errno::ENOSYS.as_return())
         }
