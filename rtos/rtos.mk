@@ -2,7 +2,7 @@
 # benchmark. Included from the root Makefile (after rtos/user/user.mk).
 #
 #   make rtos         build target/release/rtos with build/rtos/user/* and the bench program
-#   make rtos-test    the grader's `rtos` lab, standalone on QEMU, then on Bochs
+#   make rtos-test    the grader's `rtos-qemu` lab on QEMU, then `rtos` (timing too) on Bochs
 #   make rtos-bench   costs in emulated TSC cycles on Bochs (see the book's RTOS chapter)
 
 RTOS_KERNEL := target/release/rtos
@@ -31,8 +31,8 @@ $(RTOS_BENCH_OUT)/bad-elf: $(RTOS_USER_OUT)/hello rtos/rtos.mk
 	printf '\003' | dd of=$@.tmp bs=1 seek=18 conv=notrunc status=none
 	mv $@.tmp $@
 
-rtos-test: rtos tools ## The RTOS standalone on QEMU and on Bochs (grader lab `rtos`)
-	$(CARGO) run --release -q -p grader -- rtos --machine qemu
+rtos-test: rtos tools ## The RTOS standalone: on QEMU (grader lab rtos-qemu), then on Bochs with timing (lab rtos)
+	$(CARGO) run --release -q -p grader -- rtos-qemu --machine qemu
 	$(CARGO) run --release -q -p grader -- rtos --machine bochs
 
 rtos-bench: rtos tools ## The RTOS's costs in emulated TSC cycles on Bochs (≈1 min)

@@ -5,7 +5,6 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use baremetal::println;
 use spin::Mutex;
 
 const SAMPLES: usize = 4096;
@@ -45,5 +44,5 @@ pub fn report() {
     values.sort_unstable();
     let median = values.get(n / 2).copied().unwrap_or(0);
     let max = values.last().copied().unwrap_or(0);
-    println!("bench: rtos timer_irq_to_task median_cycles={median} max_cycles={max} n={n}");
+    kprintln!("bench: rtos timer_irq_to_task median_cycles={median} max_cycles={max} n={n}");
 }

@@ -16,18 +16,18 @@
 
 extern crate alloc;
 
+#[macro_use]
+mod drivers;
 mod arch;
 mod bench;
 mod boot;
 mod config;
-mod drivers;
 mod mm;
 mod programs;
 mod run_list;
 mod syscall;
 mod task;
 
-use baremetal::println;
 use crtos_abi::rtos::{BootBlock, RunMode};
 
 /// The version the banner prints.
@@ -42,9 +42,10 @@ pub fn kernel_main(boot: &'static BootBlock) -> ! {
     if mode == RunMode::Started {
         baremetal::exit::halt_on_exit(); // a panic must not power off Linux's machine
     }
+    drivers::console::init(boot.console_port);
     mm::init(boot);
     let options = run_list::Options::parse(boot.cmdline());
-    println!(
+    kprintln!(
         "rtos: crtos-rtos {VERSION} apic_id={} cpus={} tsc_khz={} mode={} nonce={}",
         boot.apic_id,
         boot.machine_cpus,
@@ -68,10 +69,11 @@ pub fn kernel_main(boot: &'static BootBlock) -> ! {
 /// or halt this CPU (started: the hypervisor and Linux go on).
 pub fn finish(code: u32) -> ! {
     bench::report();
+    drivers::console::flush();
     match boot::run_mode() {
         RunMode::Standalone => baremetal::exit(code),
         RunMode::Started => {
-            println!("rtos: halting this CPU (exit code {code}); Linux goes on");
+            kprintln!("rtos: halting this CPU (exit code {code}); Linux goes on");
             baremetal::exit(code)
         }
     }

@@ -5,10 +5,26 @@
 /// The exit code of a kernel panic.
 pub const PANIC_EXIT_CODE: u32 = 101;
 
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+static PANIC_HOOK: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs `hook` first on a panic: a kernel that buffers its console output (the RTOS)
+/// flushes it, so the lines before the panic are not lost.
+pub fn set_panic_hook(hook: fn()) {
+    PANIC_HOOK.store(hook as usize, Ordering::Release);
+}
+
 #[cfg(not(test))] // a host test build (clippy --all-targets) brings std's handler
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     crate::serial::force_unlock();
+    if let f @ 1.. = PANIC_HOOK.swap(0, Ordering::AcqRel) {
+        // SAFETY: only `set_panic_hook` stores here, always a `fn()`; swapped out, so a
+        // panic inside the hook does not run it again.
+        let hook: fn() = unsafe { core::mem::transmute::<usize, fn()>(f) };
+        hook();
+    }
     crate::println!("\n[panic] cpu {}: {}", crate::smp::this_cpu_index(), info);
     crate::exit(PANIC_EXIT_CODE)
 }

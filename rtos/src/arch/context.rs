@@ -73,10 +73,13 @@ impl Context {
 struct IdleStack([u8; IDLE_STACK_SIZE]);
 static mut IDLE_STACK: IdleStack = IdleStack([0; IDLE_STACK_SIZE]);
 
-/// What runs when no task is ready: wait for the next interrupt, in ring 0.
+/// What runs when no task is ready, in ring 0 with interrupts on: send the console's
+/// buffered output, then wait for the next interrupt.
 extern "C" fn idle_loop() -> ! {
     loop {
-        x86_64::instructions::interrupts::enable_and_hlt();
+        if !crate::drivers::console::send_pending_byte() {
+            x86_64::instructions::interrupts::enable_and_hlt();
+        }
     }
 }
 

@@ -11,7 +11,6 @@ use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use baremetal::interrupts::{self, TrapFrame};
-use baremetal::println;
 
 use crate::config::TIMER_VECTOR;
 use crate::drivers::tsc;
@@ -121,7 +120,7 @@ pub fn check_rate(nonce: &str) {
     // Hundredths of a percent, printed as a signed decimal.
     let error_centi = (got_ns as i64 - asked_ns as i64) * 10_000 / asked_ns as i64;
     let sign = if error_centi < 0 { "-" } else { "+" };
-    println!(
+    kprintln!(
         "rtos: timer mode=one-shot apic_timer_hz={} tsc_khz={} check: periodic ticks={CHECK_TICKS_WANTED} period_us={CHECK_PERIOD_US} asked_us={} measured_us={} error={sign}{}.{:02}% nonce={nonce}",
         TIMER_HZ.load(Ordering::Relaxed),
         tsc::khz(),

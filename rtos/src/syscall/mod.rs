@@ -12,7 +12,6 @@ mod sched;
 mod time;
 
 use baremetal::interrupts::TrapFrame;
-use baremetal::println;
 
 use self::errno::Errno;
 use self::numbers as nr;
@@ -90,7 +89,7 @@ fn dispatch(sched: &mut Scheduler, number: u64, a: &[u64; 6]) -> Outcome {
         nr::CLOCK_NANOSLEEP => time::clock_nanosleep(sched.current(), a[0], a[1], a[2]),
         _ => {
             let task = sched.current();
-            println!(
+            kprintln!(
                 "rtos: task {} {} syscall {number} ({}) not supported -> ENOSYS nonce={}",
                 task.tid,
                 task.name,

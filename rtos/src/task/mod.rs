@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use baremetal::interrupts::TrapFrame;
-use baremetal::println;
+
 use spin::{Mutex, Once};
 
 use self::scheduler::Scheduler;
@@ -53,9 +53,10 @@ fn start(sched: &mut Scheduler, entry: &RunEntry, nonce: &str) -> Result<(), Str
     let rsp = initial_stack::build(&mut space, &loaded, &argv, &[&env])
         .map_err(|e| format!("stack: {e:?}"))?;
     let tid = sched.allocate_tid();
-    println!(
+    kprintln!(
         "rtos: task {tid} {} started prio={}",
-        entry.name, entry.prio
+        entry.name,
+        entry.prio
     );
     sched.add(Task {
         tid,
@@ -78,15 +79,16 @@ pub fn start_all(options: &Options) {
     let mut sched = SCHED.lock();
     for entry in &options.run {
         if let Err(why) = start(&mut sched, entry, options.nonce) {
-            println!(
+            kprintln!(
                 "rtos: run={}: not started: {why} nonce={}",
-                entry.name, options.nonce
+                entry.name,
+                options.nonce
             );
             REFUSED.fetch_add(1, Ordering::Relaxed);
         }
     }
     for bad in &options.bad_words {
-        println!(
+        kprintln!(
             "rtos: command line word `{bad}` not understood (want run=<name>[@<prio>][:<arg>...])"
         );
         REFUSED.fetch_add(1, Ordering::Relaxed);
@@ -109,7 +111,7 @@ pub fn run() -> ! {
 /// The last task ended (or none started): exit 0. Programs that were refused are
 /// counted in the line; the tests decide whether that was expected.
 fn end_of_run() -> ! {
-    println!(
+    kprintln!(
         "rtos: all tasks done refused={} nonce={}",
         REFUSED.load(Ordering::Relaxed),
         nonce()
@@ -118,7 +120,7 @@ fn end_of_run() -> ! {
         crate::mm::frame::stats(),
         FREE_FRAMES_BEFORE.load(Ordering::Relaxed),
     );
-    println!(
+    kprintln!(
         "rtos: memory: {free} of {total} frames free, {before} before the first task: returned={} nonce={}",
         free == before,
         nonce()
@@ -141,7 +143,7 @@ pub fn on_timer(frame: &mut TrapFrame) {
 /// Ends the current task with `status` (`exit`, `exit_group`) and picks the next one.
 pub fn exit_current(sched: &mut Scheduler, frame: &mut TrapFrame, status: i32) {
     let task = sched.remove_current();
-    println!(
+    kprintln!(
         "rtos: task {} {} exited status={status} nonce={}",
         task.tid,
         task.name,
@@ -155,7 +157,7 @@ pub fn kill_current(frame: &mut TrapFrame, fault: &str, addr: u64) {
     let mut sched = SCHED.lock();
     let rip = frame.rip;
     let task = sched.remove_current();
-    println!(
+    kprintln!(
         "rtos: task {} {} killed: {fault} rip={rip:#x} addr={addr:#x} nonce={}",
         task.tid,
         task.name,
