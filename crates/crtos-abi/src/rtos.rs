@@ -76,7 +76,7 @@ pub struct BootBlock {
     pub cmdline: [u8; BOOT_CMDLINE_LEN],
 }
 const _: () = assert!(core::mem::size_of::<BootBlock>() == 88 + BOOT_CMDLINE_LEN);
-const _: () = assert!(RTOS_BASE % (2 << 20) == 0 && SHARED_SIZE % (2 << 20) == 0);
+const _: () = assert!(RTOS_BASE.is_multiple_of(2 << 20) && SHARED_SIZE.is_multiple_of(2 << 20));
 
 impl BootBlock {
     /// An empty block of this version, to be filled by a starter.

@@ -141,8 +141,8 @@ impl AddressSpace {
         access: Access,
         kind: RegionKind,
     ) -> Result<(), Errno> {
-        if start % PAGE_SIZE != 0
-            || end % PAGE_SIZE != 0
+        if !start.is_multiple_of(PAGE_SIZE)
+            || !end.is_multiple_of(PAGE_SIZE)
             || start >= end
             || start < USER_START
             || end > USER_END

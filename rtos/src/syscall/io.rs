@@ -6,7 +6,7 @@
 use super::errno::Errno;
 use crate::drivers::console;
 use crate::mm::user_memory;
-use crate::task::task::Task;
+use crate::task::tcb::Task;
 
 const STDIN: u64 = 0;
 const STDERR: u64 = 2;

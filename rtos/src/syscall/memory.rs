@@ -5,7 +5,7 @@
 use super::errno::Errno;
 use crate::config::{BRK_END, MMAP_END, MMAP_START, PAGE_SIZE};
 use crate::mm::address_space::{Access, RegionKind};
-use crate::task::task::Task;
+use crate::task::tcb::Task;
 
 const PROT_WRITE: u64 = 2;
 const PROT_EXEC: u64 = 4;
@@ -65,7 +65,7 @@ pub fn mmap(task: &mut Task, len: u64, prot: u64, flags: u64) -> Result<i64, Err
 }
 
 pub fn munmap(task: &mut Task, addr: u64, len: u64) -> Result<i64, Errno> {
-    if addr % PAGE_SIZE != 0 || len == 0 {
+    if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
         return Err(Errno::EINVAL);
     }
     let end = addr

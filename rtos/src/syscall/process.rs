@@ -6,7 +6,7 @@ use x86_64::VirtAddr;
 
 use super::errno::Errno;
 use crate::mm::user_memory;
-use crate::task::task::Task;
+use crate::task::tcb::Task;
 
 const ARCH_SET_FS: u64 = 0x1002;
 const ARCH_GET_FS: u64 = 0x1003;

@@ -6,7 +6,7 @@ use super::errno::Errno;
 use crate::config::{PRIO_MAX, PRIO_MIN};
 use crate::mm::user_memory;
 use crate::task::scheduler::Scheduler;
-use crate::task::task::Tid;
+use crate::task::tcb::Tid;
 
 const SCHED_FIFO: u64 = 1;
 /// A flag a caller may OR into the policy; there is no fork here, so it changes nothing.

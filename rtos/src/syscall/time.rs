@@ -7,7 +7,7 @@ use super::errno::Errno;
 use super::Outcome;
 use crate::drivers::tsc;
 use crate::mm::user_memory;
-use crate::task::task::Task;
+use crate::task::tcb::Task;
 
 const CLOCK_REALTIME: u64 = 0;
 const CLOCK_MONOTONIC: u64 = 1;

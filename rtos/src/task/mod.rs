@@ -4,7 +4,7 @@
 pub mod elf_loader;
 pub mod initial_stack;
 pub mod scheduler;
-pub mod task;
+pub mod tcb;
 
 use alloc::format;
 use alloc::string::String;
@@ -16,7 +16,7 @@ use baremetal::interrupts::TrapFrame;
 use spin::{Mutex, Once};
 
 use self::scheduler::Scheduler;
-use self::task::{State, Task};
+use self::tcb::{State, Task};
 use crate::arch::context::Context;
 use crate::drivers::{apic_timer, tsc};
 use crate::mm::address_space::AddressSpace;

@@ -11,7 +11,7 @@ use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use baremetal::interrupts::TrapFrame;
 
-use super::task::{State, Task, Tid};
+use super::tcb::{State, Task, Tid};
 use crate::arch::context;
 use crate::config::PRIO_MAX;
 use crate::drivers::apic_timer;

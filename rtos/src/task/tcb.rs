@@ -1,4 +1,4 @@
-//! A task: one single-threaded user program (Linux would call it a process with one
+//! The task control block. A task: one single-threaded user program (Linux would call it a process with one
 //! thread: its PID and TID are the same number).
 
 use alloc::boxed::Box;
