@@ -37,5 +37,5 @@ rtos-test: rtos tools ## The RTOS standalone: on QEMU (grader lab rtos-qemu), th
 
 rtos-bench: rtos tools ## The RTOS's costs in emulated TSC cycles on Bochs (≈1 min)
 	$(MACHINE) run --machine bochs --kernel $(RTOS_KERNEL) --cmdline "$(RTOS_BENCH_CMDLINE)" \
-	  --run-dir build/runs/rtos-bench --timeout 600 --quiet
-	@grep -hE '^(bench|jitter|rt-periodic: latency_cycles)' build/runs/rtos-bench/serial-com2.log | sed 's/ nonce=.*//'
+	  --cpus 1 --run-dir build/runs/rtos-bench --timeout 600 --quiet
+	@grep -hE '^(bench|jitter|rt-periodic: latency_cycles)' build/runs/rtos-bench/serial-com2.log | sed "s/ nonce=.*//" | awk "!seen[\$$0]++"
