@@ -56,6 +56,12 @@ pub fn kernel_main(boot: &'static BootBlock) -> ! {
         },
         options.nonce
     );
+    if let Some(block) = boot::image_entry_block() {
+        kprintln!(
+            "rtos: entered through the image entry, boot block at {block:#x} nonce={}",
+            options.nonce
+        );
+    }
     drivers::tsc::init(boot.tsc_khz, boot.realtime_at_boot_ns);
     arch::init();
     drivers::apic_timer::init(boot.local_apic_base);

@@ -27,11 +27,18 @@ use crate::lab::{Lab, LabImage, Needs};
 /// a busy low-priority spinner under a high-priority periodic task; the sleep checker;
 /// four faulting programs; bad system calls; the periodic latency program; a program
 /// with a broken ELF header and a name that does not exist (both refused).
-const CMDLINE: &str = "run=hello@40:a:b run=spin@10:A:3:yield run=spin@10:B:3:yield \
+macro_rules! run_list {
+    () => {
+        "run=hello@40:a:b run=spin@10:A:3:yield run=spin@10:B:3:yield \
     run=spin@5:C:20:busy run=preempt@20:80:2000:100 run=sleep-check@30 \
     run=fault@50:null run=fault@50:ud run=fault@50:div run=fault@50:gp run=badcall@50 \
     run=rt-periodic@20:--side:rtos:--period-us:1000:--count:200:--prio:70 \
-    run=bad-elf run=no-such-program nonce={nonce}";
+    run=bad-elf run=no-such-program nonce={nonce}"
+    };
+}
+const CMDLINE: &str = run_list!();
+/// The QEMU run enters through the image's 64-bit entry, as the hypervisor will (lab 2).
+const CMDLINE_IMAGE_ENTRY: &str = concat!("entry=image ", run_list!());
 
 /// "Within one tick": 1 ms, the tick of a 1 kHz periodic timer (this kernel has none:
 /// it arms a one-shot deadline, so a wake-up should come well within it).
@@ -179,7 +186,9 @@ pub fn lab() -> Lab {
 pub fn lab_qemu() -> Lab {
     Lab {
         name: "rtos-qemu",
-        title: "the RTOS alone on QEMU, in a second: everything but timing",
+        title:
+            "the RTOS alone on QEMU, in a second, entered like lab 2 will: everything but timing",
+        cmdline: CMDLINE_IMAGE_ENTRY,
         checks: checks(false),
         ..lab_without_checks()
     }
@@ -283,6 +292,14 @@ fn checks(timing: bool) -> Vec<Check> {
                 .absent(r"\[panic\]")
                 .hint("the transcript's [panic] line names the file and line"),
     ];
+    if !timing {
+        checks.push(
+            check("the kernel comes in through the image's 64-bit entry", 1)
+                .parent("the RTOS boots and prints its banner")
+                .lines(&[r"^\[rtos\] rtos: entered through the image entry, boot block at 0x[0-9a-f]+ nonce={nonce}$"])
+                .hint("boot/started.rs: the image header's entry_offset and rtos_started_entry"),
+        );
+    }
     if timing {
         checks.extend([
             check(

@@ -52,12 +52,17 @@ rtos_started_entry:
     stack_size = const STARTED_STACK_SIZE,
 );
 
+extern "C" {
+    /// The 64-bit entry the image header names (defined above).
+    pub fn rtos_started_entry(block: *const BootBlock) -> !;
+}
+
 /// The started path's Rust entry: checks the block, then the same kernel main.
 #[no_mangle]
-extern "C" fn rtos_started_main(block: *const BootBlock) -> ! {
+extern "C" fn rtos_started_main(block_ptr: *const BootBlock) -> ! {
     // SAFETY: the starter passes the boot block's address, identity-mapped; it is
     // copied out at once (the starter may reuse that memory afterwards).
-    let block = unsafe { block.read_unaligned() };
+    let block = unsafe { block_ptr.read_unaligned() };
     baremetal::serial::init_port(block.console_port);
     baremetal::interrupts::init_cpu(0);
     if block.magic != BOOT_BLOCK_MAGIC
@@ -75,5 +80,6 @@ extern "C" fn rtos_started_main(block: *const BootBlock) -> ! {
     if block.tsc_khz == 0 {
         panic!("boot block refused: tsc_khz is 0 (the starter must measure it)");
     }
+    super::IMAGE_ENTRY_BLOCK.store(block_ptr as u64, core::sync::atomic::Ordering::Relaxed);
     super::enter_kernel(block)
 }
