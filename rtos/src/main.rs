@@ -33,6 +33,7 @@ use crtos_abi::rtos::{BootBlock, RunMode};
 /// The version the banner prints.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+// ANCHOR: kernel_main
 /// The kernel main, the same for both ways in: checks the boot block, brings up the
 /// CPU, memory and timer, starts the programs it names, and schedules them until every
 /// one has ended.
@@ -70,6 +71,7 @@ pub fn kernel_main(boot: &'static BootBlock) -> ! {
     task::start_all(&options);
     task::run()
 }
+// ANCHOR_END: kernel_main
 
 /// Ends the run after the last task through the exit protocol: power off (standalone)
 /// or halt this CPU (started: the hypervisor and Linux go on).

@@ -40,6 +40,7 @@ impl RunMode {
     }
 }
 
+// ANCHOR: boot_block
 /// The boot-information block: what the starter tells the RTOS. Its physical address
 /// is in RDI at the 64-bit entry ([`crate::ImageHeader::entry_offset`]).
 #[repr(C)]
@@ -75,6 +76,7 @@ pub struct BootBlock {
     /// `run=<name>[@<prio>][:<arg>...] ... nonce=<hex>` (NUL-padded ASCII).
     pub cmdline: [u8; BOOT_CMDLINE_LEN],
 }
+// ANCHOR_END: boot_block
 const _: () = assert!(core::mem::size_of::<BootBlock>() == 88 + BOOT_CMDLINE_LEN);
 const _: () = assert!(RTOS_BASE.is_multiple_of(2 << 20) && SHARED_SIZE.is_multiple_of(2 << 20));
 

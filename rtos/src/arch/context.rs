@@ -52,6 +52,7 @@ impl Context {
         })
     }
 
+    // ANCHOR: save_load
     /// Saves the state a kernel entry left in `frame` (and the FPU area below it).
     pub fn save(&mut self, frame: &mut TrapFrame) {
         self.frame = frame.clone();
@@ -67,12 +68,14 @@ impl Context {
         *unsafe { frame.fx_area() } = self.fx.clone();
         FsBase::write(VirtAddr::new_truncate(self.fs_base));
     }
+    // ANCHOR_END: save_load
 }
 
 #[repr(C, align(16))]
 struct IdleStack([u8; IDLE_STACK_SIZE]);
 static mut IDLE_STACK: IdleStack = IdleStack([0; IDLE_STACK_SIZE]);
 
+// ANCHOR: idle_loop
 /// What runs when no task is ready, in ring 0 with interrupts on: send the console's
 /// buffered output, then wait for the next interrupt.
 extern "C" fn idle_loop() -> ! {
@@ -82,6 +85,7 @@ extern "C" fn idle_loop() -> ! {
         }
     }
 }
+// ANCHOR_END: idle_loop
 
 /// Makes the entry stub's return path resume the idle loop (from its start: it keeps
 /// no state).

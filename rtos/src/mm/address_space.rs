@@ -276,6 +276,7 @@ impl AddressSpace {
         (candidate + len <= to).then_some(candidate)
     }
 
+    // ANCHOR: check
     /// Whether every byte of [addr, addr + len) is mapped user memory, writable if
     /// `write`. The check system calls make before they touch a user pointer.
     pub fn check(&self, addr: u64, len: u64, write: bool) -> bool {
@@ -291,6 +292,7 @@ impl AddressSpace {
         }
         true
     }
+    // ANCHOR_END: check
 
     /// The frame behind user address `va`, if mapped.
     fn translate(&mut self, va: u64) -> Option<PhysAddr> {

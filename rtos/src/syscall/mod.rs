@@ -44,6 +44,7 @@ impl Args {
     }
 }
 
+// ANCHOR: handle
 /// Called by the `syscall` entry with the caller's registers.
 pub fn handle(frame: &mut TrapFrame) {
     let mut sched = SCHED.lock();
@@ -62,6 +63,7 @@ pub fn handle(frame: &mut TrapFrame) {
     }
     sched.reschedule(frame);
 }
+// ANCHOR_END: handle
 
 fn dispatch(sched: &mut Scheduler, number: u64, a: &[u64; 6]) -> Outcome {
     match number {

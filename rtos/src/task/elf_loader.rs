@@ -65,6 +65,7 @@ fn check(ok: bool, why: &'static str) -> Result<(), LoadError> {
     }
 }
 
+// ANCHOR: check_header
 /// Checks the ELF header's fields.
 fn check_header(elf: &ElfFile, file_len: u64) -> Result<(), LoadError> {
     let (pt1, pt2) = (&elf.header.pt1, &elf.header.pt2);
@@ -133,6 +134,7 @@ fn check_header(elf: &ElfFile, file_len: u64) -> Result<(), LoadError> {
     }
     Ok(())
 }
+// ANCHOR_END: check_header
 
 /// Checks one PT_LOAD segment.
 fn check_load(ph: &ProgramHeader, file_len: u64) -> Result<(), LoadError> {

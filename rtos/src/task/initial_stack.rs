@@ -67,6 +67,7 @@ pub fn build(
         .collect::<Result<_, _>>()?;
     let execfn = argv_ptrs.first().copied().unwrap_or(0);
 
+    // ANCHOR: auxv
     let auxv = [
         (AT_PHDR, program.phdr),
         (AT_PHENT, PHDR_SIZE),
@@ -82,6 +83,7 @@ pub fn build(
         (AT_EXECFN, execfn),
         (AT_NULL, 0),
     ];
+    // ANCHOR_END: auxv
     let mut words: Vec<u64> = Vec::new();
     words.push(argv.len() as u64);
     words.extend(&argv_ptrs);

@@ -151,6 +151,7 @@ impl Scheduler {
         woken
     }
 
+    // ANCHOR: reschedule
     /// The scheduling decision at the end of every kernel entry: keep the current task,
     /// or save it (if still running) and load the highest-priority ready task (or the
     /// idle loop) into `frame`. Returns the task that now runs, if it changed.
@@ -185,6 +186,7 @@ impl Scheduler {
         self.arm_timer();
         next
     }
+    // ANCHOR_END: reschedule
 
     /// Arms the one-shot timer for the earliest sleeper (or stops it).
     fn arm_timer(&mut self) {
