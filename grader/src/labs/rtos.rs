@@ -25,7 +25,8 @@ use crate::lab::{Lab, LabImage, Needs};
 
 /// What the RTOS is asked to run: the musl hello; two equal-priority spinners that yield;
 /// a busy low-priority spinner under a high-priority periodic task; the sleep checker;
-/// four faulting programs; bad system calls; the periodic latency program; a program
+/// four faulting programs; bad system calls (badcall, and abuse: every kind of bad
+/// argument, a 1 TiB mapping, memory until ENOMEM); the periodic latency program; a program
 /// with a broken ELF header and a name that does not exist (both refused).
 macro_rules! run_list {
     () => {
@@ -33,7 +34,7 @@ macro_rules! run_list {
     run=spin@5:C:20:busy run=preempt@20:80:2000:100 run=sleep-check@30 \
     run=fault@50:null run=fault@50:ud run=fault@50:div run=fault@50:gp run=badcall@50 \
     run=rt-periodic@20:--side:rtos:--period-us:1000:--count:200:--prio:70 \
-    run=bad-elf run=no-such-program nonce={nonce}"
+    run=abuse@45 run=bad-elf run=no-such-program nonce={nonce}"
     };
 }
 const CMDLINE: &str = run_list!();
@@ -262,6 +263,14 @@ fn checks(timing: bool) -> Vec<Check> {
                     r"^\[rtos\] badcall: syscall999=-38 expect=-38 ok=1 nonce={nonce}$",
                 ])
                 .hint("syscall/mod.rs: the dispatcher's default arm"),
+            check("bad arguments of every kind give errors, not kernel faults", 2)
+                .parent("the RTOS boots and prints its banner")
+                .lines(&[
+                    r"^\[rtos\] abuse: getpid_with_nt_flag=1 expect=1 ok=1 nonce={nonce}$",
+                    r"^\[rtos\] abuse: mmap_until_enomem=-12 expect=-12 ok=1 nonce={nonce}$",
+                    r"^\[rtos\] abuse: done all_ok=1 nonce={nonce}$",
+                ])
+                .hint("rtos/tests/abuse.c: the line with ok=0 names the call and the answer expected"),
             check("a bad ELF and an unknown name are refused with a message", 1)
                 .parent("the RTOS boots and prints its banner")
                 .lines(&[

@@ -101,7 +101,8 @@ extern "C" fn rtos_syscall(frame: &mut TrapFrame) {
 
 /// Programs the `syscall` MSRs: STAR (the selectors), LSTAR (the entry), FMASK (the
 /// RFLAGS bits cleared on entry: IF so the kernel runs with interrupts off, DF for the
-/// ABI, TF and AC), and EFER.SCE.
+/// ABI, TF and AC, and NT, which a user may set with POPF: IRETQ with NT set raises
+/// #GP in 64-bit mode, SDM Vol. 2A IRET), and EFER.SCE.
 pub fn init() {
     let (code, data, _) = baremetal::interrupts::selectors(0);
     let (user_code, user_data) = baremetal::interrupts::user_selectors(0);
@@ -121,7 +122,8 @@ pub fn init() {
         RFlags::INTERRUPT_FLAG
             | RFlags::DIRECTION_FLAG
             | RFlags::TRAP_FLAG
-            | RFlags::ALIGNMENT_CHECK,
+            | RFlags::ALIGNMENT_CHECK
+            | RFlags::NESTED_TASK,
     );
     // SAFETY: the entry above is ready before any task runs.
     unsafe { Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS)) };
