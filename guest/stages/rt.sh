@@ -1,0 +1,75 @@
+#!/bin/sh
+# crtos_run=rt: the Linux side of the jitter comparison (make rt-bench-linux; lab 2's
+# make rt-bench adds the RTOS side). The same static rt-periodic binary the RTOS runs,
+# as a SCHED_FIFO Linux process pinned to the last CPU, then Debian's cyclictest as a
+# cross-check, both while a Linux load runs on CPU 0. Each prints one line
+#   jitter: side=<linux|cyclictest> period_us=1000 n=<N> median_ns=.. p99_ns=.. max_ns=.. nonce=..
+# The programs come in the rt-bench overlay (/bin/rt-periodic, /bin/cyclictest and its
+# shared libraries); the kernel parameter crtos_rt_periods= sets N.
+nonce=${nonce:--}
+periods=${crtos_rt_periods:-1000}
+period_us=1000
+prio=80
+# cyclictest's histogram has 1 µs bins up to this latency; later ones count as overflows.
+hist_us=10000
+say() { echo "rt: $* nonce=$nonce"; }
+for prog in rt-periodic cyclictest; do
+	command -v $prog >/dev/null || { say "no $prog in this image (make rt-bench-linux adds it)"; exit 1; }
+done
+cpus=$(nproc)
+rt_cpu=$((cpus - 1))
+say "linux on $cpus CPUs; load on CPU 0, measuring on CPU $rt_cpu, $periods periods of $period_us us"
+
+# The load: a checksum loop (CPU and memory) and a file-system loop (tmpfs writes,
+# copies and unlinks: system calls, page-cache work, frees), both pinned to CPU 0.
+taskset 1 sh -c 'while :; do md5sum /bin/busybox >/dev/null; done' &
+load_sum=$!
+taskset 1 sh -c 'while :; do dd if=/dev/zero of=/tmp/rt-load bs=64k count=8 2>/dev/null;
+	cp /tmp/rt-load /tmp/rt-load.2; rm -f /tmp/rt-load /tmp/rt-load.2; done' &
+load_fs=$!
+
+# CPU 0's busy and idle ticks, to show the load really ran during the measurement.
+cpu0_ticks() { awk '/^cpu0 / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
+before=$(cpu0_ticks)
+
+NONCE=$nonce rt-periodic --side linux --period-us $period_us --count "$periods" --prio $prio --cpu $rt_cpu
+rc_rt=$?
+
+# -m: lock memory; -q: print only at the end; the histogram goes to a file so that ten
+# thousand bins do not cross the serial line.
+cyclictest -q -m -p $prio -i $period_us -l "$periods" -h $hist_us --histfile=/tmp/cyclictest.hist \
+	-a $rt_cpu >/tmp/cyclictest.out 2>&1
+rc_ct=$?
+echo "$before $(cpu0_ticks)" | awk -v nonce="$nonce" '{ busy = $3 - $1; idle = $4 - $2
+	printf "rt: cpu 0 was busy %d%% of the measurement (the load) nonce=%s\n", busy * 100 / (busy + idle + (busy + idle == 0)), nonce }'
+kill $load_sum $load_fs
+wait 2>/dev/null
+grep -E '^# (Min|Avg|Max) Latencies|^# Histogram Overflows' /tmp/cyclictest.hist | sed 's/^/cyclictest: /'
+[ $rc_ct -eq 0 ] || { sed 's/^/cyclictest: /' /tmp/cyclictest.out; say "cyclictest failed ($rc_ct)"; exit 1; }
+
+# cyclictest's histogram: "<bin> <count>" lines, bin k counting latencies in [k, k+1)
+# µs. The percentiles are nearest-rank, as rt-periodic's, at µs resolution (a bin's
+# lower edge); the max is cyclictest's own. A percentile past the last bin is
+# unknown: it is given as the max and a note says so.
+awk -v n="$periods" -v period="$period_us" -v nonce="$nonce" '
+	# cyclictest pads with zeros, and busybox awk reads "000010" as octal (8).
+	function num(s) { sub(/^0+/, "", s); return s + 0 }
+	/^# Max Latencies:/ { max = num($4) }
+	/^# Histogram Overflows:/ { over = num($4) }
+	/^[0-9]+[ \t]+[0-9]+/ { k = num($1); bins[k] = num($2); if (k > top) top = k }
+	function pct(p,   rank, sum, k) {
+		rank = int((p * total + 99) / 100)
+		for (k = 0; k <= top; k++) { sum += bins[k]; if (sum >= rank) return k * 1000 }
+		unknown = 1
+		return max * 1000
+	}
+	END {
+		for (k = 0; k <= top; k++) total += bins[k]
+		total += over
+		if (total != n) printf "rt: note: cyclictest counted %d samples, not %d nonce=%s\n", total, n, nonce
+		med = pct(50); p99 = pct(99)
+		if (unknown) printf "rt: note: a percentile lies past the histogram (%d overflows); given as the max nonce=%s\n", over, nonce
+		printf "jitter: side=cyclictest period_us=%d n=%d median_ns=%d p99_ns=%d max_ns=%d nonce=%s\n",
+			period, total, med, p99, max * 1000, nonce
+	}' /tmp/cyclictest.hist
+[ $rc_rt -eq 0 ]
