@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 		if (b > top)
 			top = b;
 	}
-	char line[400];
+	char line[800]; /* 24 buckets at most (latencies are capped at 4.29 s) */
 	int len = 0;
 	for (int b = 0; b <= top && len < (int)sizeof line; b++)
 		len += b == 0 ? snprintf(line + len, sizeof line - len, " <1:%ld", hist[0])
