@@ -34,8 +34,15 @@ load_fs=$!
 cpu0_ticks() { awk '/^cpu0 / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
 before=$(cpu0_ticks)
 
-NONCE=$nonce rt-periodic --side linux --period-us $period_us --count "$periods" --prio $prio --cpu $rt_cpu
+NONCE=$nonce rt-periodic --side linux --period-us $period_us --count "$periods" --prio $prio --cpu $rt_cpu \
+	>/tmp/rt-periodic.out
 rc_rt=$?
+cat /tmp/rt-periodic.out
+# Without SCHED_FIFO or the pinning the Linux side is not what the comparison claims.
+if grep -qE '^rt-periodic: (warning|note):' /tmp/rt-periodic.out; then
+	say "rt-periodic ran without SCHED_FIFO or without its CPU: not a valid Linux side"
+	rc_rt=1
+fi
 say "rt-periodic done at $(uptime_s)"
 
 # -m: lock memory; -q: print only at the end; the histogram goes to a file so that ten
@@ -49,8 +56,8 @@ echo "$before $(cpu0_ticks)" | awk -v nonce="$nonce" '{ busy = $3 - $1; idle = $
 kill $load_sum $load_fs
 wait 2>/dev/null
 say "load stopped at $(uptime_s)"
+[ $rc_ct -eq 0 ] || { head -n 3 /tmp/cyclictest.out | sed 's/^/cyclictest: /'; say "cyclictest failed ($rc_ct)"; exit 1; }
 grep -E '^# (Min|Avg|Max) Latencies|^# Histogram Overflows' /tmp/cyclictest.hist | sed 's/^/cyclictest: /'
-[ $rc_ct -eq 0 ] || { sed 's/^/cyclictest: /' /tmp/cyclictest.out; say "cyclictest failed ($rc_ct)"; exit 1; }
 
 # cyclictest's histogram: "<bin> <count>" lines, bin k counting latencies in [k, k+1)
 # µs. The percentiles are nearest-rank, as rt-periodic's, at µs resolution (a bin's
