@@ -11,7 +11,7 @@ RT_MACHINE ?= bochs
 
 .PHONY: rt-bench-linux rt-bench-initrd
 
-rt-bench-initrd: $(RTOS_USER_OUT)/rt-periodic
+rt-bench-initrd: $(RTOS_USER_OUT)/rt-periodic guest/rt-overlay.sh guest/cyclictest-jitter.sh
 	@$(MAKE) --no-print-directory guest
 	guest/rt-overlay.sh $(RT_BENCH_OUT)/overlay $(RTOS_USER_OUT)/rt-periodic
 	scripts/initrd-overlay.sh $(RT_BENCH_OUT)/initrd.img $(GUEST_OUT)/initrd.img $(RT_BENCH_OUT)/overlay

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The files the rt stage (guest/stages/rt.sh) needs, as a directory for
-# scripts/initrd-overlay.sh: our static rt-periodic, and Debian's cyclictest (rt-tests)
+# scripts/initrd-overlay.sh: our static rt-periodic, the histogram converter
+# (cyclictest-jitter.sh), and Debian's cyclictest (rt-tests)
 # with the shared libraries ldd names and the program loader, at the paths the loader
 # looks in (no ld.so.cache in the initramfs: the default directories are searched).
 #   guest/rt-overlay.sh OUT_DIR RT_PERIODIC
@@ -14,6 +15,7 @@ rm -rf "$OUT"
 mkdir -p "$OUT/bin"
 cp "$RT" "$OUT/bin/rt-periodic"
 cp "$CT" "$OUT/bin/cyclictest"
+cp "$(dirname "$0")/cyclictest-jitter.sh" "$OUT/bin/cyclictest-jitter"
 # ldd's lines: "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" and the loader
 # "/lib64/ld-linux-x86-64.so.2 (0x...)"; the vDSO has no file.
 for lib in $(ldd "$CT" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do

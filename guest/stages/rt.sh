@@ -5,7 +5,7 @@
 # cross-check, both while a Linux load runs on CPU 0. Each prints one line
 #   jitter: side=<linux|cyclictest> period_us=1000 n=<N> median_ns=.. p99_ns=.. max_ns=.. nonce=..
 # The programs come in the rt-bench overlay (/bin/rt-periodic, /bin/cyclictest and its
-# shared libraries); the kernel parameter crtos_rt_periods= sets N.
+# shared libraries, /bin/cyclictest-jitter); the kernel parameter crtos_rt_periods= sets N.
 nonce=${nonce:--}
 periods=${crtos_rt_periods:-1000}
 period_us=1000
@@ -15,7 +15,7 @@ hist_us=10000
 say() { echo "rt: $* nonce=$nonce"; }
 # Emulated seconds since boot, to show where a slow run spends its time.
 uptime_s() { read -r up _ </proc/uptime; echo "${up}s"; }
-for prog in rt-periodic cyclictest; do
+for prog in rt-periodic cyclictest cyclictest-jitter; do
 	command -v $prog >/dev/null || { say "no $prog in this image (make rt-bench-linux adds it)"; exit 1; }
 done
 cpus=$(nproc)
@@ -59,32 +59,6 @@ say "load stopped at $(uptime_s)"
 [ $rc_ct -eq 0 ] || { head -n 3 /tmp/cyclictest.out | sed 's/^/cyclictest: /'; say "cyclictest failed ($rc_ct)"; exit 1; }
 grep -E '^# (Min|Avg|Max) Latencies|^# Histogram Overflows' /tmp/cyclictest.hist | sed 's/^/cyclictest: /'
 
-# cyclictest's histogram: "<bin> <count>" lines, bin k counting latencies in [k, k+1)
-# µs. The percentiles are nearest-rank, as rt-periodic's, at µs resolution (a bin's
-# lower edge); the max is cyclictest's own. A percentile past the last bin is
-# unknown: it is given as the max and a note says so.
-# Empty bins dropped first: grep is much cheaper per line than awk in emulated time.
-grep -Ev '^[0-9]+[[:space:]]+0+[[:space:]]*$' /tmp/cyclictest.hist >/tmp/cyclictest.nonzero
-awk -v n="$periods" -v period="$period_us" -v nonce="$nonce" '
-	# cyclictest pads with zeros, and busybox awk reads "000010" as octal (8).
-	function num(s) { sub(/^0+/, "", s); return s + 0 }
-	/^# Max Latencies:/ { max = num($4) }
-	/^# Histogram Overflows:/ { over = num($4) }
-	/^[0-9]+[ \t]+[0-9]+/ { k = num($1); bins[k] = num($2); if (k > top) top = k }
-	function pct(p,   rank, sum, k) {
-		rank = int((p * total + 99) / 100)
-		for (k = 0; k <= top; k++) { sum += bins[k]; if (sum >= rank) return k * 1000 }
-		unknown = 1
-		return max * 1000
-	}
-	END {
-		for (k = 0; k <= top; k++) total += bins[k]
-		total += over
-		if (total != n) printf "rt: note: cyclictest counted %d samples, not %d nonce=%s\n", total, n, nonce
-		med = pct(50); p99 = pct(99)
-		if (unknown) printf "rt: note: a percentile lies past the histogram (%d overflows); given as the max nonce=%s\n", over, nonce
-		printf "jitter: side=cyclictest period_us=%d n=%d median_ns=%d p99_ns=%d max_ns=%d nonce=%s\n",
-			period, total, med, p99, max * 1000, nonce
-	}' /tmp/cyclictest.nonzero
+cyclictest-jitter /tmp/cyclictest.hist $period_us "$periods" "$nonce"
 say "histogram converted at $(uptime_s)"
 [ $rc_rt -eq 0 ]
