@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The files the rt stage (guest/stages/rt.sh) needs, as a directory for
 # scripts/initrd-overlay.sh: our static rt-periodic, the histogram converter
-# (cyclictest-jitter.sh), and Debian's cyclictest (rt-tests)
-# with the shared libraries ldd names and the program loader, at the paths the loader
+# (cyclictest-jitter.sh), and Debian's cyclictest (rt-tests). cyclictest is dynamic:
+# the shared libraries ldd names and the program loader go to the paths the loader
 # looks in (no ld.so.cache in the initramfs: the default directories are searched).
+# About 2.3 MiB, most of it glibc; the base initramfs is 3.7 MiB.
 #   guest/rt-overlay.sh OUT_DIR RT_PERIODIC
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
