@@ -25,10 +25,12 @@ echo "rtos-user-test: native runs on $(uname -sr), $N"
 # stdin from /dev/null everywhere: badcall's read needs an fd 0 open for reading.
 exec </dev/null
 
-out=$("$BIN/hello" a b)
+out=$("$BIN/hello" a b); st=$?
 expect_lines "hello prints pid, argc and arguments" "$out" "^hello: pid=[0-9]+ argc=3 args=a,b $N\$"
-out=$("$BIN/rust-hello")
+expect_status "hello exits 0" $st 0 "$out"
+out=$("$BIN/rust-hello"); st=$?
 expect_lines "rust-hello (no_std Rust, its own _start) prints its pid" "$out" "^rust-hello: pid=[0-9]+ $N\$"
+expect_status "rust-hello exits 0" $st 0 "$out"
 out=$(env -u NONCE "$BIN/hello")
 expect_lines "hello without NONCE says nonce=none" "$out" "^hello: pid=[0-9]+ argc=1 args= nonce=none\$"
 
