@@ -148,6 +148,7 @@ test: setup lint test-host test-boot test-ring test-grader test-hv test-labs gue
 
 include guest/guest.mk
 include rtos/user/user.mk
+include guest/rt-bench.mk
 include rtos/rtos.mk
 
 clean: ## Remove build outputs (the cache in $(CACHE) stays)
