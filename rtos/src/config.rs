@@ -7,8 +7,10 @@ pub const HEAP_SIZE: usize = 2 << 20;
 
 /// User programs live in [USER_START, USER_END): below the reserved range, so that
 /// every address space can also map the kernel's range where the kernel is linked.
-/// Static non-PIE musl programs are linked at 0x400000.
-pub const USER_START: u64 = 0x40_0000;
+/// Static non-PIE programs are linked at 0x400000 by GNU ld (musl-gcc) and at 0x200000
+/// by LLVM's lld (Rust's default linker on x86-64 Linux); the first 2 MiB stay
+/// unmapped, so a null pointer faults.
+pub const USER_START: u64 = 0x20_0000;
 pub const USER_END: u64 = 0x1000_0000;
 /// The initial stack: its top and how much of it is mapped up front (no demand paging:
 /// a real-time task must not fault its stack in).

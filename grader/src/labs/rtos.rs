@@ -23,14 +23,14 @@ use regex::Regex;
 use crate::check::{check, exits_with_zero, Check, Transcript, Verdict};
 use crate::lab::{Lab, LabImage, Needs};
 
-/// What the RTOS is asked to run: the musl hello; two equal-priority spinners that yield;
+/// What the RTOS is asked to run: the musl hello and the no_std Rust one; two equal-priority spinners that yield;
 /// a busy low-priority spinner under a high-priority periodic task; the sleep checker;
 /// four faulting programs; bad system calls (badcall, and abuse: every kind of bad
 /// argument, a 1 TiB mapping, memory until ENOMEM); the periodic latency program; a program
 /// with a broken ELF header and a name that does not exist (both refused).
 macro_rules! run_list {
     () => {
-        "run=hello@40:a:b run=spin@10:A:3:yield run=spin@10:B:3:yield \
+        "run=hello@40:a:b run=rust-hello@40 run=spin@10:A:3:yield run=spin@10:B:3:yield \
     run=spin@5:C:20:busy run=preempt@20:80:2000:100 run=sleep-check@30 \
     run=fault@50:null run=fault@50:ud run=fault@50:div run=fault@50:gp run=badcall@50 \
     run=rt-periodic@20:--side:rtos:--period-us:1000:--count:200:--prio:70 \
@@ -222,6 +222,10 @@ fn checks(timing: bool) -> Vec<Check> {
                 .parent("the RTOS boots and prints its banner")
                 .lines(&[r"^\[rtos\] hello: pid=\d+ argc=3 args=a,b nonce={nonce}$"])
                 .hint("the ELF loader, the initial stack (argv, envp, auxv) or writev"),
+            check("a no_std Rust program on its own _start prints", 1)
+                .parent("the RTOS boots and prints its banner")
+                .lines(&[r"^\[rtos\] rust-hello: pid=\d+ nonce={nonce}$"])
+                .hint("rtos/user/rust-hello: raw syscalls, no libc"),
             check("two tasks of equal priority interleave", 2)
                 .parent("the RTOS boots and prints its banner")
                 .lines(&[
