@@ -8,7 +8,7 @@
 
 use core::arch::global_asm;
 
-use crtos_abi::rtos::{BootBlock, BOOT_BLOCK_MAGIC, BOOT_BLOCK_VERSION};
+use crtos_abi::rtos::{BootBlock, RunMode, BOOT_BLOCK_MAGIC, BOOT_BLOCK_VERSION};
 use crtos_abi::{HEADER_SIZE, IMAGE_VERSION};
 
 const STARTED_STACK_SIZE: usize = 64 << 10;
@@ -63,6 +63,11 @@ extern "C" fn rtos_started_main(block_ptr: *const BootBlock) -> ! {
     // SAFETY: the starter passes the boot block's address, identity-mapped; it is
     // copied out at once (the starter may reuse that memory afterwards).
     let block = unsafe { block_ptr.read_unaligned() };
+    // Under Linux, a panic must halt this CPU, not power off Linux's machine: set first,
+    // before any check can panic. (A standalone run that took this entry powers off.)
+    if RunMode::from_raw(block.run_mode) != Some(RunMode::Standalone) {
+        baremetal::exit::halt_on_exit();
+    }
     baremetal::serial::init_port(block.console_port);
     baremetal::interrupts::init_cpu(0);
     if block.magic != BOOT_BLOCK_MAGIC
