@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! [rtos] rtos: crtos-rtos 0.1.0 apic_id=0 cpus=2 tsc_khz=199998 mode=standalone nonce=3f9c0e1a
-//! [rtos] rtos: timer mode=one-shot apic_timer_hz=… check: periodic ticks=20 … error=+0.01% nonce=3f9c0e1a
+//! [rtos] rtos: timer one-shot apic_timer_hz=… check: periodic ticks=20 … error=+0.01% nonce=3f9c0e1a
 //! [rtos] rtos: task 6 fault killed: #PF page fault rip=0x401084 addr=0x0 nonce=3f9c0e1a
 //! [rtos] spin: name=A round=0 nonce=3f9c0e1a
 //! ```
@@ -77,7 +77,7 @@ fn missing(t: &Transcript, why: &str) -> Verdict {
 }
 
 fn timer_rate(t: &Transcript) -> Verdict {
-    let found = numbers(t, r"rtos: timer mode=one-shot .* error=[+-](\d+)\.(\d+)%");
+    let found = numbers(t, r"rtos: timer one-shot .* error=[+-](\d+)\.(\d+)%");
     let Some(v) = found.first() else {
         return missing(t, "no `rtos: timer` line with this run's nonce");
     };
