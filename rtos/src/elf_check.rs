@@ -154,7 +154,7 @@ fn check_load(ph: &ProgramHeader, file_len: u64) -> Result<(), ElfError> {
         .ok_or(ElfError("a segment wraps around"))?;
     check(
         vaddr >= USER_START && end <= USER_END,
-        "a segment lies outside the user window [2 MiB, 256 MiB)",
+        "a segment lies outside the user window [2 MiB, 1 GiB)",
     )
 }
 

@@ -1,13 +1,13 @@
-//! A task's address space: its own top-level table, the kernel's mappings copied in
+//! A task's address space: its own top-level table, the kernel's mappings linked in
 //! (supervisor-only), and user pages of 4 KiB in [USER_START, USER_END), all mapped up
 //! front (no demand paging: a real-time task never takes a fault to get memory).
 //!
 //! Next to the page tables, a list of regions says what is mapped where; system calls
 //! check user pointers against it ([`AddressSpace::check`]).
 //!
-//! Layout (all in the first GiB, so one page directory holds it all):
-//! `PML4[0] -> PDPT[0] -> directory -> page tables`; the directory also holds the
-//! kernel's 2 MiB entries, and `PDPT[apic]` is the kernel's APIC directory.
+//! Layout (all user memory in the first GiB, so one page directory holds it all):
+//! `PML4[0] -> PDPT[0] -> directory -> page tables`; `PDPT[apic]` is the kernel's APIC
+//! directory and `PML4[511]` the kernel's high PDPT (mm/kernel_space.rs).
 
 pub use rtos::regions::RegionKind;
 use rtos::regions::{Region, Regions};
@@ -15,8 +15,8 @@ use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::PageTableFlags as Flags;
 use x86_64::PhysAddr;
 
-use super::frame;
 use super::kernel_space::{self, table};
+use super::{frame, phys_to_virt};
 use crate::config::{PAGE_SIZE, USER_END, USER_START};
 use crate::syscall::errno::Errno;
 
@@ -46,7 +46,6 @@ fn page_index(va: u64, level_shift: u32) -> usize {
 impl AddressSpace {
     /// A space with the kernel's mappings and no user memory; `ENOMEM` without frames.
     pub fn new() -> Result<Self, Errno> {
-        let kernel = kernel_space::get();
         let mut tables = [PhysAddr::zero(); 3];
         for (i, slot) in tables.iter_mut().enumerate() {
             match frame::alloc() {
@@ -58,11 +57,9 @@ impl AddressSpace {
             }
         }
         let [pml4, pdpt, directory] = tables;
-        *table(directory) = table(kernel.low_directory).clone();
         table(pdpt)[0].set_addr(directory, USER_TABLE);
-        table(pdpt)[kernel.apic_gib]
-            .set_addr(kernel.apic_directory, Flags::PRESENT | Flags::WRITABLE);
         table(pml4)[0].set_addr(pdpt, USER_TABLE);
+        kernel_space::link_into(pml4, pdpt);
         Ok(AddressSpace {
             pml4,
             pdpt,
@@ -237,14 +234,14 @@ impl AddressSpace {
     }
 
     /// Copies `bytes` to user address `va` of this space (active or not), through the
-    /// kernel's identity map of the frames. For the loader and the initial stack.
+    /// kernel's high map of the frames. For the loader and the initial stack.
     pub fn write_bytes(&mut self, mut va: u64, mut bytes: &[u8]) -> Result<(), Errno> {
         while !bytes.is_empty() {
             let phys = self.translate(va).ok_or(Errno::EFAULT)?;
             let n = bytes.len().min((PAGE_SIZE - va % PAGE_SIZE) as usize);
-            // SAFETY: `phys` is a frame of this space, identity-mapped, `n` bytes to
+            // SAFETY: `phys` is a frame of this space, mapped high, `n` bytes to
             // its page's end at most.
-            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), phys.as_u64() as *mut u8, n) };
+            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), phys_to_virt(phys), n) };
             va += n as u64;
             bytes = &bytes[n..];
         }
@@ -256,11 +253,10 @@ impl Drop for AddressSpace {
     /// Frees every user frame, the page tables, and the three top tables. The caller
     /// has switched to another address space first.
     fn drop(&mut self) {
-        let kernel_low = table(kernel_space::get().low_directory);
         let directory = table(self.directory);
-        for (i, pde) in directory.iter_mut().enumerate() {
-            if pde.is_unused() || !kernel_low[i].is_unused() {
-                continue; // empty, or the kernel's own 2 MiB page
+        for pde in directory.iter_mut() {
+            if pde.is_unused() {
+                continue;
             }
             for pte in table(pde.addr()).iter() {
                 if !pte.is_unused() {
