@@ -13,6 +13,7 @@ use x86_64::PhysAddr;
 
 use crate::config::KERNEL_HIGH;
 
+// ANCHOR: phys_to_virt
 /// Where the kernel sees physical address `phys` of its own range: in its high map.
 pub fn phys_to_virt(phys: PhysAddr) -> *mut u8 {
     phys.as_u64().wrapping_add(KERNEL_HIGH) as *mut u8
@@ -22,6 +23,7 @@ pub fn phys_to_virt(phys: PhysAddr) -> *mut u8 {
 pub fn virt_to_phys(virt: u64) -> PhysAddr {
     PhysAddr::new(virt.wrapping_sub(KERNEL_HIGH))
 }
+// ANCHOR_END: phys_to_virt
 
 /// Brings up memory: heap, frames, the kernel's page tables (loaded from now on).
 pub fn init(boot: &BootBlock) {
