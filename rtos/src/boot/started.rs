@@ -82,6 +82,8 @@ rtos_started_entry:
 extern "C" {
     /// The 64-bit entry the image header names (defined above).
     pub fn rtos_started_entry(block: *const BootBlock) -> !;
+    /// The image's first byte, at its physical load address (rtos/kernel.ld).
+    static __image_start: u8;
 }
 
 /// The started path's Rust entry: checks the block, then the same kernel main.
@@ -107,6 +109,15 @@ extern "C" fn rtos_started_main(block_ptr: *const BootBlock) -> ! {
             block.version,
             block.size,
             core::mem::size_of::<BootBlock>()
+        );
+    }
+    // The image is linked to run where it lies: the starter must have loaded it at the
+    // RTOS's range.
+    if block.rtos_base != (&raw const __image_start) as u64 {
+        panic!(
+            "boot block refused: rtos_base {:#x}, but the image is linked at {:#x}",
+            block.rtos_base,
+            (&raw const __image_start) as u64
         );
     }
     if block.tsc_khz == 0 {
