@@ -54,7 +54,7 @@ fn start(sched: &mut Scheduler, entry: &RunEntry, nonce: &str) -> Result<(), Str
         .map_err(|e| format!("stack: {e:?}"))?;
     let tid = sched.allocate_tid();
     kprintln!(
-        "rtos: task {tid} {} started prio={}",
+        "rtos: task {tid} {} started prio={} nonce={nonce}",
         entry.name,
         entry.prio
     );
