@@ -126,14 +126,16 @@ impl Scheduler {
         self.tasks.remove(&tid).expect("exists")
     }
 
-    /// Changes a task's priority; a ready task moves to the tail of its new level.
+    /// Changes a task's priority. As sched(7) says: a ready task raised goes to the tail
+    /// of its new level, one lowered to the head (so does the running task, when the
+    /// decision after the call preempts it).
     pub fn set_priority(&mut self, tid: Tid, prio: u8) {
         let task = self.tasks.get_mut(&tid).expect("exists");
         let (old, state) = (task.prio, task.state);
         task.prio = prio;
         if state == State::Ready && old != prio {
             self.remove_ready(tid, old);
-            self.make_ready(tid, false);
+            self.make_ready(tid, prio < old);
         }
     }
 
