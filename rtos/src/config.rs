@@ -10,6 +10,10 @@ pub const HEAP_SIZE: usize = 2 << 20;
 /// kernel reaches its frames and page tables through the same map.
 pub const KERNEL_HIGH: u64 = 0xffff_ffff_8000_0000;
 
+/// The end of the lower canonical half: a user address lies below it (SYSRET to one
+/// at or above it would fault in ring 0; FS must not point there).
+pub const USER_CANONICAL_END: u64 = 0x0000_8000_0000_0000;
+
 /// User programs live in [USER_START, USER_END): the first GiB, so one page directory
 /// holds a task's memory. Static non-PIE programs are linked at 0x400000 by GNU ld
 /// (musl-gcc) and at 0x200000 by LLVM's lld (Rust's default linker on x86-64 Linux);
