@@ -5,7 +5,9 @@
 /// The exit code of a kernel panic.
 pub const PANIC_EXIT_CODE: u32 = 101;
 
-#[cfg(not(test))] // a host test build (clippy --all-targets) brings std's handler
+// A host test build (clippy --all-targets, or a kernel's unit tests without the
+// `runtime` feature) brings std's handler.
+#[cfg(all(feature = "runtime", not(test)))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     crate::serial::force_unlock();
