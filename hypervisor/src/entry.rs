@@ -11,10 +11,9 @@
 //! the image is linked at 0 and runs wherever the driver mapped it), switches to this
 //! CPU's hypervisor stack and calls [`crate::hv_main`]. On success `hv_main` never
 //! returns: VMLAUNCH resumes Linux *as a guest* at the driver's return address, with
-//! the registers it saved here and RAX = 0: for Linux, `hv_entry` returned 0. (Not a
-//! single instruction of the hypervisor runs in the guest: its memory is closed to
-//! Linux.) On failure it returns a negative errno, which goes back to the driver the
-//! ordinary way.
+//! the registers saved here and RAX = 0: for Linux, `hv_entry` returned 0. (No
+//! hypervisor instruction runs in the guest: its memory is closed to Linux.) On
+//! failure it returns a negative errno, which reaches the driver the ordinary way.
 
 use crate::regs::GeneralRegisters;
 
