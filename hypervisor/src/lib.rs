@@ -215,6 +215,8 @@ fn setup_vmcs(cpu: &mut PerCpu, args: &EntryArgs) -> Result<(), VmxError> {
     // replaces with the hypervisor's own (the host state).
     guest_state::setup_guest_state(args.linux_rsp, args.linux_rip)?;
     baremetal::interrupts::init_cpu(args.cpu as usize);
+    // From here on an NMI reaches the hypervisor's IDT, not Linux's: hand it back.
+    baremetal::interrupts::set_nmi_handler(vmx::nmi::on_host_nmi);
 
     vmexit::fill_msr_bitmap(&mut cpu.msr_bitmap);
     let g = globals();

@@ -175,6 +175,10 @@ impl LinuxContext {
 /// Restores the guest's state on this CPU and jumps to it with RAX = `rax`.
 pub fn leave_vmx(regs: &GeneralRegisters, cpu: &mut PerCpu, rax: u64) -> ! {
     let linux = LinuxContext::load_from_vmcs(regs, rax);
+    let dropped = super::nmi::drop_pending(cpu.cpu as usize);
+    if dropped != 0 {
+        baremetal::println!("[hv] cpu {}: {dropped} NMI(s) lost on leaving VMX", cpu.cpu);
+    }
     crate::depart();
     super::vmx_off();
     // SAFETY: VMX is off, and `linux` is the state the guest had (see restore()).

@@ -8,6 +8,7 @@
 
 pub mod ept;
 pub mod leave;
+pub mod nmi;
 pub mod vcpu;
 pub mod vmcs;
 pub mod vmexit;

@@ -8,7 +8,7 @@ use x86::vmx::vmcs::{control, guest, ro};
 
 use super::exit_handlers::{handle_cpuid, handle_vmcall};
 use super::vcpu::GeneralRegisters;
-use super::{leave, vmcs};
+use super::{leave, nmi, vmcs};
 use crate::hypercall::Outcome;
 use crate::layout::closed_to_linux;
 use crate::percpu::{PerCpu, LENT_PAGES};
@@ -56,6 +56,10 @@ extern "C" fn vmexit_handler(regs: &mut GeneralRegisters, cpu: &mut PerCpu) {
             vmcs::read(guest::RIP),
             vmcs::read(ro::EXIT_QUALIFICATION)
         ),
+    }
+    // An NMI that hit the hypervisor during this exit is Linux's: give it back.
+    if nmi::deliver_pending(cpu.cpu as usize) {
+        vmcs::set_monitor_trap(true).expect("monitor trap flag");
     }
 }
 
