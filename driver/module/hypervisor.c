@@ -244,7 +244,14 @@ static int crtos_hv_enter(const struct crtos_image *img)
 		goto err_unmap;
 	}
 
-	/* No CPU may come or go while the hypervisor takes them all (as in Jailhouse). */
+	/*
+	 * No CPU may come or go while the hypervisor runs: a CPU brought online would
+	 * run Linux outside it, one taken offline would be lost to it (the hypervisor
+	 * keeps no state for a CPU that parks). So hot-plug is blocked from here until
+	 * DISABLE; an offline or online attempt meanwhile fails with EBUSY. The read
+	 * lock keeps the set of CPUs still while on_each_cpu() enters them.
+	 */
+	cpu_hotplug_disable();
 	cpus_read_lock();
 	c.online_cpus = num_online_cpus();
 	on_each_cpu(crtos_hv_enter_cpu, &c, 1);
@@ -268,13 +275,15 @@ static int crtos_hv_enter(const struct crtos_image *img)
 	if (err) {
 		pr_err("crtos: the hypervisor did not start (%d on at least one CPU): see its log lines above\n",
 		       err);
-		goto err_unmap;
+		goto err_hotplug;
 	}
 	crtos_hv_exec = c.virt;
-	pr_info("crtos: hypervisor running on %llu CPUs; Linux continues as its guest\n",
+	pr_info("crtos: hypervisor running on %llu CPUs; Linux continues as its guest (CPU hot-plug blocked until disable)\n",
 		c.online_cpus);
 	return 0;
 
+err_hotplug:
+	cpu_hotplug_enable();
 err_unmap:
 	vunmap(c.virt);
 	return err;
@@ -327,6 +336,7 @@ int crtos_hv_disable(void)
 	}
 	vunmap(crtos_hv_exec);
 	crtos_hv_exec = NULL;
+	cpu_hotplug_enable();
 	crtos_state = CRTOS_STATE_DISABLED;
 	module_put(THIS_MODULE);
 	pr_info("crtos: hypervisor disabled; Linux runs on bare metal\n");
