@@ -142,9 +142,17 @@ enum crtos_hypercall {
  * (on_each_cpu, interrupts off). It returns 0 in VMX non-root operation: from then on
  * that CPU runs Linux as a guest. On failure every CPU backs out (all or none) and it
  * returns a negative errno. hv_phys/hv_size/hv_virt: the hypervisor's range and
- * where the module mapped it. */
+ * where the module mapped it. power_off: how the hypervisor powers the machine off
+ * after a panic of its own (Linux cannot any more): the ACPI PM1a control port and
+ * the value that enters S5, packed by CRTOS_POWER_OFF; 0 when unknown. */
+#define CRTOS_POWER_OFF_PORT_SHIFT  0
+#define CRTOS_POWER_OFF_VALUE_SHIFT 16
+#define CRTOS_POWER_OFF(port, value) \
+	((__u64)(port) << CRTOS_POWER_OFF_PORT_SHIFT | (__u64)(value) << CRTOS_POWER_OFF_VALUE_SHIFT)
+
 typedef int (*crtos_hv_entry_t)(__u64 cpu, __u64 online_cpus, __u64 max_cpus,
-				 __u64 hv_phys, __u64 hv_size, __u64 hv_virt);
+				 __u64 hv_phys, __u64 hv_size, __u64 hv_virt,
+				 __u64 power_off);
 
 /* The driver's own view: always answers, with or without a hypervisor. */
 struct crtos_status {

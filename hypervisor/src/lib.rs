@@ -113,7 +113,7 @@ pub(crate) fn depart() {
 fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> Errno {
     if ARRIVED.fetch_add(1, Ordering::AcqRel) == 0 {
         ONLINE.store(args.online_cpus, Ordering::Release);
-        let state = match global_init(region) {
+        let state = match global_init(region, args) {
             Ok(()) => INIT_DONE,
             Err(why) => {
                 println!("[hv] set-up failed: {why}");
@@ -187,9 +187,20 @@ fn init_cpu(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) {
     cpu.lent_pages = [None; percpu::LENT_PAGES];
 }
 
-/// The first CPU: console, heap and frames, host page table.
-fn global_init(region: &Region) -> Result<(), &'static str> {
+/// The first CPU: console, power-off path, heap and frames, host page table.
+fn global_init(region: &Region, args: &EntryArgs) -> Result<(), &'static str> {
     baremetal::serial::attach();
+    match crtos_abi::PowerOff::from_entry_arg(args.power_off) {
+        // A panic of the hypervisor then still powers the machine off.
+        Some(p) => {
+            baremetal::exit::set_power_off(p.port, p.value);
+            println!(
+                "[hv] after a panic: power-off through ACPI port {:#x}",
+                p.port
+            );
+        }
+        None => println!("[hv] after a panic: halt (no ACPI power-off port was given)"),
+    }
     memory::init(region)?;
     let host_cr3 = paging::build_host_page_table(region)?;
     *GLOBALS.lock() = Globals { host_cr3 };

@@ -167,7 +167,7 @@ fn x_macro(list: &str) -> Vec<(String, u64, String)> {
 #[test]
 fn memory_map_and_image_constants_agree() {
     let d = numeric_defines();
-    let want: [(&str, u64); 9] = [
+    let want: [(&str, u64); 11] = [
         ("CRTOS_RESERVED_BASE", crtos_abi::RESERVED_BASE),
         ("CRTOS_HV_SIZE", crtos_abi::HV_SIZE),
         ("CRTOS_RTOS_SIZE", crtos_abi::RTOS_SIZE),
@@ -177,6 +177,14 @@ fn memory_map_and_image_constants_agree() {
         ("CRTOS_CHECKSUM_OFFSET", crtos_abi::CHECKSUM_OFFSET as u64),
         ("CRTOS_MAGIC_LEN", crtos_abi::HV_MAGIC.len() as u64),
         ("CRTOS_ABI_VERSION", crtos_abi::ABI_VERSION as u64),
+        (
+            "CRTOS_POWER_OFF_PORT_SHIFT",
+            crtos_abi::power_off::POWER_OFF_PORT_SHIFT as u64,
+        ),
+        (
+            "CRTOS_POWER_OFF_VALUE_SHIFT",
+            crtos_abi::power_off::POWER_OFF_VALUE_SHIFT as u64,
+        ),
     ];
     for (name, value) in want {
         assert_eq!(d.get(name), Some(&value), "crtos.h {name} vs crtos-abi");
@@ -189,6 +197,33 @@ fn memory_map_and_image_constants_agree() {
         string_define("CRTOS_RTOS_MAGIC").as_bytes(),
         crtos_abi::RTOS_MAGIC
     );
+}
+
+#[test]
+fn the_entry_takes_as_many_arguments_as_the_stub_saves() {
+    // crtos_hv_entry_t's parameters, in order; hypervisor/src/entry.rs pushes the six
+    // register arguments and reads the seventh from the caller's stack.
+    let start = HEADER
+        .find("typedef int (*crtos_hv_entry_t)(")
+        .expect("crtos_hv_entry_t");
+    let params = &HEADER[start..start + HEADER[start..].find(");").unwrap()];
+    let names: Vec<&str> = params
+        .split_once(")(")
+        .unwrap()
+        .1
+        .split(',')
+        .map(|p| p.split_whitespace().last().unwrap())
+        .collect();
+    let want = [
+        "cpu",
+        "online_cpus",
+        "max_cpus",
+        "hv_phys",
+        "hv_size",
+        "hv_virt",
+        "power_off",
+    ];
+    assert_eq!(names, want, "crtos_hv_entry_t vs hypervisor/src/entry.rs");
 }
 
 #[test]

@@ -24,7 +24,15 @@ const HV_SIZE: u64 = crtos_abi::HV_SIZE;
 const CYCLES: usize = 3;
 
 extern "C" {
-    fn hv_entry(cpu: u64, online: u64, max: u64, phys: u64, size: u64, virt: u64) -> i64;
+    fn hv_entry(
+        cpu: u64,
+        online: u64,
+        max: u64,
+        phys: u64,
+        size: u64,
+        virt: u64,
+        power_off: u64,
+    ) -> i64;
 }
 
 /// A tiny "run this on every CPU" for the test (the driver uses Linux's on_each_cpu).
@@ -65,7 +73,29 @@ static ONLINE: AtomicU64 = AtomicU64::new(1);
 fn enable(cpu: usize) -> i64 {
     let online = ONLINE.load(Ordering::Acquire);
     // SAFETY: the hypervisor's entry, called as the driver calls it; the range is free RAM.
-    unsafe { hv_entry(cpu as u64, online, online, HV_PHYS, HV_SIZE, HV_PHYS) }
+    unsafe {
+        hv_entry(
+            cpu as u64,
+            online,
+            online,
+            HV_PHYS,
+            HV_SIZE,
+            HV_PHYS,
+            power_off(),
+        )
+    }
+}
+
+/// What the driver passes as `power_off`: from the firmware's tables, as Linux has it.
+fn power_off() -> u64 {
+    baremetal::platform().map_or(0, |p| {
+        let value = (p.s5_sleep_type << 10) | (1 << 13);
+        crtos_abi::PowerOff {
+            port: p.pm1a_control,
+            value,
+        }
+        .to_entry_arg()
+    })
 }
 
 fn vmcall(code: HypercallCode, a0: u64) -> i64 {
