@@ -36,7 +36,7 @@ pub fn power_off() -> ! {
         .filter(|p| p.pm1a_control != 0)
         .map(|p| (p.pm1a_control, (p.s5_sleep_type << 10) | (1 << 13)));
     match (told != 0)
-        .then(|| (told as u16, (told >> 16) as u16))
+        .then_some((told as u16, (told >> 16) as u16))
         .or(found)
     {
         // SAFETY: the port and value come from the firmware's FADT and DSDT.
