@@ -41,11 +41,20 @@ pub fn on_host_nmi(cpu: usize) {
 
 /// Before a VM entry: injects one recorded NMI if Linux can take it now; otherwise
 /// asks for an exit after the next guest instruction. Returns whether MTF is needed.
+/// Runs on every VM exit, so the common case (nothing pending) is one load. Only this
+/// CPU's own NMI handler changes its count, so program order is all the ordering
+/// needed.
+#[inline]
 pub fn deliver_pending(cpu: usize) -> bool {
-    let pending = &PENDING[cpu];
-    if pending.load(Ordering::Acquire) == 0 {
-        return false;
+    match PENDING.get(cpu) {
+        Some(pending) if pending.load(Ordering::Relaxed) != 0 => inject_one(cpu),
+        _ => false,
     }
+}
+
+#[inline(never)]
+fn inject_one(cpu: usize) -> bool {
+    let pending = &PENDING[cpu];
     let blocked =
         vmcs::read(guest::INTERRUPTIBILITY_STATE) & (BLOCKING_BY_MOV_SS | BLOCKING_BY_NMI) != 0;
     let slot_taken = vmcs::read(control::VMENTRY_INTERRUPTION_INFO_FIELD) & INJECTION_VALID != 0;
