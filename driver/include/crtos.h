@@ -130,6 +130,8 @@ enum crtos_state {
  * Hypercalls: VMCALL with RAX = number, RDI/RSI/RDX = arguments, the result in RAX
  * (a negative errno on error: -ENOSYS for an unknown number, -EPERM from user mode,
  * -EFAULT for a bad buffer).
+ * While a hypervisor runs, the module blocks CPU hot-plug: taking a CPU offline or
+ * online through sysfs fails with EBUSY until DISABLE.
  */
 enum crtos_hypercall {
 	CRTOS_HC_DISABLE = 0,           /* leave VMX on the calling CPU */

@@ -322,3 +322,39 @@ fn the_parser_sees_a_drift() {
     assert_eq!(eval("0x10000000ULL", &d), Some(0x1000_0000));
     assert_eq!(eval("(1 +", &d), None);
 }
+
+#[test]
+fn the_header_compiles_in_user_space() {
+    // crtosctl's side of the header (the `#else` branch of `__KERNEL__`) must stand on
+    // its own: every type the structs use is defined there (once, `__s64` was not).
+    let dir = std::env::temp_dir().join(format!("crtos-h-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("user.c");
+    std::fs::write(
+        &source,
+        "#include \"crtos.h\"\n\
+         int main(void) { struct crtos_hypercall_arg a = {0}; crtos_hv_entry_t e = 0;\n\
+         (void)e; return (int)a.ret + CRTOS_REJECT_NONE + (int)CRTOS_POWER_OFF(0, 0); }\n",
+    )
+    .unwrap();
+    let include = concat!(env!("CARGO_MANIFEST_DIR"), "/../../driver/include");
+    let out = std::process::Command::new("cc")
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-fsyntax-only",
+            "-I",
+            include,
+        ])
+        .arg(&source)
+        .output()
+        .expect("a C compiler (`cc`, installed by `make setup`) checks crtos.h");
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.status.success(),
+        "crtos.h does not compile in user space:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
