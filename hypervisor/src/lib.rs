@@ -225,9 +225,10 @@ fn setup_vmcs(cpu: &mut PerCpu, args: &EntryArgs) -> Result<(), VmxError> {
     // The guest state first: it reads Linux's GDT, IDT and TR, which the next line
     // replaces with the hypervisor's own (the host state).
     guest_state::setup_guest_state(args.linux_rsp, args.linux_rip)?;
-    baremetal::interrupts::init_cpu(args.cpu as usize);
-    // From here on an NMI reaches the hypervisor's IDT, not Linux's: hand it back.
+    // From the next line on, an NMI reaches the hypervisor's IDT, not Linux's: it is
+    // recorded and handed back.
     baremetal::interrupts::set_nmi_handler(vmx::nmi::on_host_nmi);
+    baremetal::interrupts::init_cpu(args.cpu as usize);
 
     vmexit::fill_msr_bitmap(&mut cpu.msr_bitmap);
     let g = globals();

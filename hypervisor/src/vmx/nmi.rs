@@ -10,7 +10,8 @@
 //! Then the monitor trap flag brings the CPU back after one more guest instruction to
 //! try again. ("NMI-window exiting" would do this in one exit, but it requires
 //! "virtual NMIs" and "NMI exiting", which would send every guest NMI through the
-//! hypervisor.)
+//! hypervisor.) In the bare-metal self-test, host and guest share one IDT, so the guest
+//! must not send itself NMIs: they would come back as injected ones, forever.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
