@@ -90,10 +90,15 @@ hypervisor: ## Build the hypervisor image the driver loads (build/hv/hypervisor.
 hv-selftest: ## Build the hypervisor's bare-metal self-test kernel
 	$(CARGO) build --release -q -p hv-selftest $(LAB1_FEATURES)
 
-test-hv: tools ## The hypervisor's self-test on Bochs: 3 enable/disable cycles, hypercalls, EPT
+test-hv: tools ## The hypervisor's self-test on Bochs: 3 enable/disable cycles, hypercalls, EPT; a panic powers off
 	$(MAKE) --no-print-directory hv-selftest SOLUTION=1
 	$(MACHINE) run --machine bochs --kernel target/release/hv-selftest --cmdline "nonce=$(NONCE)" \
 	  --run-dir build/runs/hv-selftest --timeout 120 --quiet
+	! $(MACHINE) run --machine bochs --kernel target/release/hv-selftest --cmdline "panic nonce=$(NONCE)" \
+	  --run-dir build/runs/hv-panic --timeout 60 --quiet
+	@grep -q '^unhandled VM exit' build/runs/hv-panic/serial.log && \
+	  grep -q 'ACPI control: soft power off' build/runs/hv-panic/bochs.log || \
+	  { echo "test-hv: the hypervisor's panic did not power the machine off (build/runs/hv-panic)" >&2; exit 1; }
 
 hv-bench: tools ## Cost of CPUID and of a null hypercall under the hypervisor vs bare metal (TSC cycles)
 	$(MAKE) --no-print-directory hv-selftest SOLUTION=1
