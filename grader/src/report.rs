@@ -54,14 +54,11 @@ impl Printer {
         timeout: Duration,
         nonce: &str,
     ) {
-        let tree = opts
-            .tree
-            .as_deref()
-            .map(|t| format!(" ({t} tree)"))
-            .unwrap_or_default();
         println!(
-            "grading {}{tree} on {machine}: {} checks, {} points, timeout {} (base {} x {}), nonce {nonce}",
+            "grading {} ({} tree) in {} on {machine}: {} checks, {} points, timeout {} (base {} x {}), nonce {nonce}",
             lab.name,
+            opts.tree,
+            opts.root.display(),
             lab.checks.len(),
             lab.max_score(),
             secs(timeout),
