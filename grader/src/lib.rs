@@ -232,8 +232,10 @@ pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
         })
         .collect();
     let run = GradeRun {
+        // The solution's build has none of the student's files in it: nothing to list.
         todo_left: lab
             .student_dir
+            .filter(|_| opts.tree == lab::STUDENT)
             .map(|dir| todo_left(&root.join(dir)))
             .unwrap_or_default(),
         lab: lab.name,
