@@ -54,10 +54,14 @@ impl Printer {
         timeout: Duration,
         nonce: &str,
     ) {
+        // The tree matters only to a lab with student files (not to the smoke lab).
+        let tree = lab
+            .student_dir
+            .map(|_| format!(" ({} tree)", opts.tree))
+            .unwrap_or_default();
         println!(
-            "grading {} ({} tree) in {} on {machine}: {} checks, {} points, timeout {} (base {} x {}), nonce {nonce}",
+            "grading {}{tree} in {} on {machine}: {} checks, {} points, timeout {} (base {} x {}), nonce {nonce}",
             lab.name,
-            opts.tree,
             opts.root.display(),
             lab.checks.len(),
             lab.max_score(),

@@ -142,9 +142,12 @@ fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> i64 {
 
     // Phase 1, every CPU: VMX on. All CPUs or none: one that cannot makes all back out.
     let vmxon_phys = cpu.phys(cpu.vmxon_region.as_ptr());
+    // The two `[hv]` lines are facts the lab 1 graders check, one per student function.
     // SAFETY: this CPU's own VMXON region.
     let on = vmxon::check_vmx_support()
-        .and_then(|()| unsafe { vmxon::enter_vmx_operation(&mut cpu.vmxon_region, vmxon_phys) });
+        .inspect(|()| println!("[hv] cpu {}: VMX is supported and allowed", args.cpu))
+        .and_then(|()| unsafe { vmxon::enter_vmx_operation(&mut cpu.vmxon_region, vmxon_phys) })
+        .inspect(|()| println!("[hv] cpu {}: VMXON succeeded", args.cpu));
     if let Err(e) = on {
         println!("[hv] cpu {}: cannot turn VMX on: {e:?}", args.cpu);
         VMX_FAILED.store(true, Ordering::Release);
