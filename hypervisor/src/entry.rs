@@ -1,3 +1,4 @@
+// ANCHOR: contract
 //! How every CPU enters the hypervisor: the driver calls `hv_entry` on each online CPU
 //! (from `on_each_cpu`, interrupts off), in Linux's context, through the virtual
 //! address where it mapped the hypervisor's range.
@@ -14,6 +15,7 @@
 //! the call, and RAX = 0: for Linux, `hv_entry` returned 0. (Not a single instruction of
 //! the hypervisor runs in the guest: its memory is closed to Linux.) On failure it
 //! returns a negative errno, which goes back to the driver the ordinary way.
+// ANCHOR_END: contract
 
 use core::arch::global_asm;
 

@@ -10,6 +10,7 @@ use x86_64::instructions::port::Port;
 
 pub use crtos_abi::EXIT_MARKER;
 
+// ANCHOR: exit
 /// Ends the run with `code`. Never returns.
 pub fn exit(code: u32) -> ! {
     crate::println!("{EXIT_MARKER}{code}");
@@ -36,3 +37,4 @@ pub fn halt_forever() -> ! {
         x86_64::instructions::hlt();
     }
 }
+// ANCHOR_END: exit
