@@ -170,7 +170,8 @@ test-labs: $(MACHINE) $(foreach t,$(TREES),$(call LAB1_IMAGES,$(t))) ## Each lab
 	$(call expect-skeleton-below-full,lab1-selftest,LAB 1: vmxon.rs: check_vmx_support,vmxon.rs: enter_vmx_operation)
 	$(call expect-skeleton-below-full,lab1,LAB 1: vmxon.rs: check_vmx_support,vmxon.rs: enter_vmx_operation)
 
-book: ## Build the book (book/build/index.html)
+book: ## Build the book (book/build/index.html); every include must name a real anchor
+	bash book/check-includes.sh
 	$(MDBOOK) build book
 
 TEST_PARTS := lint test-host test-boot test-ring test-grader test-hv test-labs guest-test book

@@ -25,7 +25,7 @@ typedef uint64_t __u64;
 
 /* ------------------------------------------------------------------ memory map
  * The kernel command line reserves one physically contiguous range that Linux never
- * uses:  memmap=52M$0x10000000  (DESIGN.md section 3). The module splits it in
+ * uses:  memmap=52M$0x10000000  (book: the memory map). The module splits it in
  * three. The module parameters reserved_base/reserved_size override base and size
  * (for tests); the split keeps these sizes and the shared region at the end.
  */

@@ -55,7 +55,7 @@ int crtos_hv_query(struct crtos_query __user *uarg);
 int crtos_hv_raw_hypercall(struct crtos_hypercall_arg __user *uarg);
 void crtos_cpu_features(u64 *vmx_cpus, u64 *uintr_cpus);
 
-/* Hypercall numbers (DESIGN.md section 4): VMCALL with RAX = number. */
+/* Hypercall numbers (book, architecture chapter): VMCALL with RAX = number. */
 enum crtos_hypercall {
 	CRTOS_HC_DISABLE = 0,
 	CRTOS_HC_START_RTOS = 1,

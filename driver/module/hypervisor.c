@@ -141,9 +141,9 @@ err_free:
 }
 
 /*
- * DESIGN.md section 4: VMCALL with RAX = number, RDI/RSI/RDX = arguments, result in
- * RAX. Only valid while a hypervisor runs: on bare metal VMCALL raises #UD, so every
- * caller checks crtos_state first.
+ * Hypercalls (the book's architecture chapter): VMCALL with RAX = number, RDI/RSI/RDX
+ * = arguments, result in RAX. Only valid while a hypervisor runs: on bare metal
+ * VMCALL raises #UD, so every caller checks crtos_state first.
  */
 long crtos_hv_hypercall(u64 nr, u64 arg0, u64 arg1, u64 arg2)
 {

@@ -78,6 +78,7 @@ pub fn lab() -> Lab {
                 .parent("setup_guest_state: enable succeeds, Linux resumes as a guest")
                 .lines(&[r"^lab1: cycle 1: crtosctl cpuid: exit 0 nonce={nonce}$"])
                 .hint("Linux froze or crashed after enable (a CPUID exit?): look at the saved output"),
+            // ANCHOR: cpuid_check
             check("handle_cpuid: CPUID 0x40000000 shows the signature on every CPU", 2)
                 .parent("setup_guest_state: enable succeeds, Linux resumes as a guest")
                 .lines(&[
@@ -85,6 +86,7 @@ pub fn lab() -> Lab {
                     r"^lab1: cycle 1: crtosctl cpuid: cpu 1: CPUID 0x40000000 = crtos-lab-hv nonce={nonce}$",
                 ])
                 .hint("exit_handlers.rs: handle_cpuid, leaf 0x40000000: the signature in EBX, ECX, EDX"),
+            // ANCHOR_END: cpuid_check
             check("handle_cpuid: CPUID.1 hides VMX from Linux", 1)
                 .parent("setup_guest_state: enable succeeds, Linux resumes as a guest")
                 .lines(&[r"^lab1: cycle 1: crtosctl cpu-features: vmx: no nonce={nonce}$"])

@@ -12,6 +12,7 @@ pub mod vcpu;
 pub mod vmcs;
 pub mod vmexit;
 
+// ANCHOR: lab_files
 // LAB 1: the student's files or the solution's, as build.rs chooses (`make lab1` or
 // `make lab1 SOLUTION=1`; the book's architecture chapter, "Which files a build uses").
 #[cfg_attr(lab_tree = "student", path = "../../../labs/lab1/vmxon.rs")]
@@ -28,6 +29,7 @@ pub mod guest_state;
     path = "../../../solutions/lab1/exit_handlers.rs"
 )]
 pub mod exit_handlers;
+// ANCHOR_END: lab_files
 
 /// Why turning VMX on, or running the guest, failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
