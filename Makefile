@@ -46,8 +46,9 @@ hello: $(HELLO) $(MACHINE) ## Boot the smoke kernel on Bochs (vmx=1 uintr=1 cpus
 	$(MACHINE) run --machine bochs --kernel $(HELLO) --cmdline "nonce=$(NONCE)" --run-dir build/runs/hello-bochs --timeout 60
 	$(MACHINE) run --machine qemu --kernel $(HELLO) --cmdline "nonce=$(NONCE)" --run-dir build/runs/hello-qemu --timeout 30
 
-# `demo` and `test` set up first, then make their parts, in parallel under -j: set-up
-# installs what every part uses, so no part may start before it has finished.
+# `demo` and `test` set up first, then make their parts (test's in parallel under -j):
+# set-up installs what every part uses, so no part may start before it has finished.
+# As prerequisites of one target, set-up and the parts would run side by side.
 demo: setup ## Set up, then run the demo: the smoke kernel, then Linux under the hypervisor
 	@$(MAKE) --no-print-directory hello
 	@$(MAKE) --no-print-directory demo-linux
@@ -138,6 +139,8 @@ define record-lab
 endef
 
 # Lab 1, VMX on: the self-test kernel, and Linux with the tree's hypervisor in /images.
+# (A new lab: its LABn_IMAGES and rules here, its labN target, its lines in test-labs,
+# and its name out of the `lab2 lab3 lab4` line below.)
 LAB1_IMAGES = target/$(1)/release/hv-selftest build/lab1/$(1)/initrd.img $(GUEST_PVH_FILES)
 build/lab1/%/initrd.img: $(GUEST_OUT)/initrd.img build/hv/%/hypervisor.img scripts/initrd-overlay.sh
 	@rm -rf $(@D)/overlay && mkdir -p $(@D)/overlay/images
