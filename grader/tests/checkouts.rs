@@ -65,6 +65,8 @@ fn each_of_two_clones_is_graded_where_it_stands() {
             "{out}"
         );
     }
+    // Kept only when a check failed, to look at.
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -117,4 +119,5 @@ fn the_installed_script_runs_the_grader_of_the_clone_it_stands_in() {
         .current_dir("/"));
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("is not inside a crtos-lab checkout"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
