@@ -113,6 +113,10 @@ build/hv/%/hypervisor.img: target/%/release/hypervisor $(GUEST_OUT)/crtosctl
 	@mkdir -p $(@D)
 	$(GUEST_OUT)/crtosctl pack-image --kind hv $< $@
 
+# Named as targets, so make keeps them between runs: a file that only a chain of
+# pattern rules makes is "intermediate", and make deletes it when it is done.
+$(foreach t,$(TREES),target/$(t)/release/hypervisor build/hv/$(t)/hypervisor.img):
+
 hypervisor: build/hv/$(TREE)/hypervisor.img ## Build the hypervisor image the driver loads (build/hv/TREE/hypervisor.img)
 
 hv-selftest: target/$(TREE)/release/hv-selftest ## Build the hypervisor's bare-metal self-test kernel
