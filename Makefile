@@ -48,7 +48,7 @@ doctor: hello-kernel tools ## Report what this host has (Bochs and its flags, QE
 # Kernels and host tools are built for the same (host) target, so one cargo command
 # over both would unify their dependencies' features: a host tool's `bitflags/std`
 # would pull std into the kernels. So they are always built in separate commands.
-KERNEL_PKGS := -p baremetal -p hello -p hypervisor -p hv-selftest -p rust-hello -p rtos
+KERNEL_PKGS := -p baremetal -p hello -p hypervisor -p hv-selftest -p rust-hello -p rtos -p uintr-check
 HOST_PKGS := -p crtos-abi -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring
 
 lint: ## rustfmt and clippy, warnings as errors
@@ -143,13 +143,14 @@ test-labs: tools ## Each lab's grader on its solution (full marks) and its skele
 book: ## Build the book (book/build/index.html)
 	$(MDBOOK) build book
 
-test: setup lint test-host test-boot test-ring test-grader test-hv test-labs guest-test rtos-user-test rtos-test book ## Everything CI runs
+test: setup lint test-host test-boot test-ring test-grader test-hv test-uintr test-labs guest-test rtos-user-test rtos-test book ## Everything CI runs
 	@echo "make test: all passed"
 
 include guest/guest.mk
 include rtos/user/user.mk
 include guest/rt-bench.mk
 include rtos/rtos.mk
+include crates/uintr-check/uintr.mk
 
 clean: ## Remove build outputs (the cache in $(CACHE) stays)
 	$(CARGO) clean

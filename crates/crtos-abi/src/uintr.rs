@@ -44,7 +44,7 @@ pub const fn misc(uitt_size: u32, uinv: u8) -> u64 {
 
 /// The IA32_UINTR_TT value for a UITT at `uitt` (16-byte aligned), SENDUIPI enabled.
 pub const fn tt(uitt: u64) -> u64 {
-    assert!(uitt % 16 == 0, "the UITT must be 16-byte aligned");
+    assert!(uitt.is_multiple_of(16), "the UITT must be 16-byte aligned");
     uitt | 1
 }
 
@@ -113,7 +113,10 @@ impl UittEntry {
     /// A valid entry that posts user vector `uv` (< 64) into the UPID at `upid`.
     pub const fn new(uv: u8, upid: u64) -> Self {
         assert!(uv < USER_VECTORS, "user vectors are 0..64");
-        assert!(upid % UPID_ALIGN as u64 == 0, "the UPID must be 64-byte aligned");
+        assert!(
+            upid.is_multiple_of(UPID_ALIGN as u64),
+            "the UPID must be 64-byte aligned"
+        );
         UittEntry {
             flags: UITT_VALID | (uv as u64) << UITT_UV_SHIFT,
             upid,
