@@ -128,13 +128,8 @@ pub fn held_at_cpl0(report: &mut Report) {
     };
     let sender = ring3::run(BOOT_CPU, user::user_send_rax_a, regs);
     let outcome = cpu1::outcome();
-    let vector = user_vector(HELD);
     let held = outcome.and_then(|o| o.held).unwrap_or_default();
-    let receiver = outcome.map(|o| o.exit);
-    let entry = user::user_just_return as *const () as u64;
-    let rip = user::U_LAST_RIP.load(Ordering::SeqCst);
-    let hits = U_HITS[vector as usize].load(Ordering::SeqCst);
-    let held_ok = held.uirr == 1 << vector
+    let held_ok = held.uirr == 1 << user_vector(HELD)
         && held.upid_control & UPID_ON == 0
         && held.upid_pir == 0
         && held.idt_entries == 0
@@ -143,9 +138,10 @@ pub fn held_at_cpl0(report: &mut Report) {
         "held-at-cpl0",
         waiting && sender == Exit::Syscall(0) && held_ok,
         format_args!(
-            "at CPL 0: UIRR={:#x} (want bit {vector}), UPID.ON={}, PIR={:#x}, IDT gate entered {} \
+            "at CPL 0: UIRR={:#x} (want bit {}), UPID.ON={}, PIR={:#x}, IDT gate entered {} \
              times, handler entered {} times; the sender {}",
             held.uirr,
+            user_vector(HELD),
             held.upid_control & UPID_ON,
             held.upid_pir,
             held.idt_entries,
@@ -153,9 +149,19 @@ pub fn held_at_cpl0(report: &mut Report) {
             ShowExit(sender)
         ),
     );
+    delivered_on_return(report, outcome.map(|o| o.exit));
+}
+
+/// The second half of (d): back at CPL 3, the held vector is delivered before the
+/// program's first instruction, so the frame's RIP is its entry point.
+fn delivered_on_return(report: &mut Report, receiver: Option<Exit>) {
+    let vector = user_vector(HELD);
+    let entry = user::user_just_return as *const () as u64;
+    let rip = user::U_LAST_RIP.load(Ordering::SeqCst);
+    let hits = U_HITS[vector as usize].load(Ordering::SeqCst);
     report.check(
         "delivered-on-return-to-cpl3",
-        receiver.is_some_and(|e| matches!(e, Exit::Syscall(_))) && hits == 1 && rip == entry,
+        matches!(receiver, Some(Exit::Syscall(_))) && hits == 1 && rip == entry,
         format_args!(
             "vector {vector} delivered {hits} times, frame rip={rip:#x} (the user entry point \
              {entry:#x}); the receiver {}",
