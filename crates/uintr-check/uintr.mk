@@ -5,12 +5,13 @@ UINTR_CHECK := target/release/uintr-check
 
 .PHONY: uintr-check test-uintr
 
-uintr-check: ## Build the UINTR check kernel
+uintr-check: $(UINTR_CHECK) ## Build the UINTR check kernel
+$(UINTR_CHECK): FORCE
 	$(CARGO) build --release -q -p uintr-check
 
 # One nonce per run (NONCE is a new token at every expansion): the kernel's summary
 # line must carry it. CRTOS_BOCHS=<path> runs another Bochs build (e.g. an unpatched one).
-test-uintr: uintr-check tools ## UINTR on Bochs, 2 CPUs: SENDUIPI's register, UIRET, self/cross-CPU, held at CPL 0
+test-uintr: $(UINTR_CHECK) $(MACHINE) ## UINTR on Bochs, 2 CPUs: SENDUIPI's register, UIRET, self/cross-CPU, held at CPL 0
 	@nonce=$(NONCE); run=build/runs/uintr-check; \
 	$(MACHINE) run --machine bochs --kernel $(UINTR_CHECK) --cpus 2 --cmdline "nonce=$$nonce" \
 	  --run-dir $$run --timeout 300 --quiet; status=$$?; \
