@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! uintr-check: senduipi-index: ok: senduipi rdx: 3/3 ... nonce=1a2b3c4d
-//! uintr-check: 7/7 checks passed nonce=1a2b3c4d
+//! uintr-check: 12/12 checks passed nonce=1a2b3c4d
 //! ```
 
 use core::fmt;

@@ -235,8 +235,9 @@ user_register_loop_end:
 "#
 );
 
-// RDI times: time-stamp, SENDUIPI RAX, wait until the handler's count moves (on
-// whichever CPU the entry names), time-stamp again. Returns the sends completed.
+// RDI times: time-stamp, SENDUIPI with the index given in RAX (kept in R8, since
+// RDTSC writes RAX), wait until the handler's count moves (on whichever CPU the entry
+// names), time-stamp again. Returns the sends completed.
 global_asm!(
     r#"
     .global user_ping
