@@ -14,7 +14,7 @@ $(UINTR_CHECK): FORCE
 test-uintr: $(UINTR_CHECK) $(MACHINE) ## UINTR on Bochs, 2 CPUs: SENDUIPI's register, UIRET, self/cross-CPU, held at CPL 0
 	@nonce=$(NONCE); run=build/runs/uintr-check; \
 	$(MACHINE) run --machine bochs --kernel $(UINTR_CHECK) --cpus 2 --cmdline "nonce=$$nonce" \
-	  --run-dir $$run --timeout 300 --quiet; status=$$?; \
+	  --run-dir $$run --timeout 120 --quiet; status=$$?; \
 	grep '^uintr-check:' $$run/serial.log | sed "s/ nonce=$$nonce$$//"; \
 	grep -q "^uintr-check: .* checks passed nonce=$$nonce$$" $$run/serial.log || \
 	  { echo "test-uintr: no summary line with this run's nonce (see $$run/serial.log)" >&2; exit 1; }; \
