@@ -64,7 +64,7 @@ doctor: $(HELLO) $(MACHINE) ## Report what this host has (Bochs and its flags, Q
 # Kernels and host tools are built for the same (host) target, so one cargo command
 # over both would unify their dependencies' features: a host tool's `bitflags/std`
 # would pull std into the kernels. So they are always built in separate commands.
-KERNEL_PKGS := -p baremetal -p hello -p hypervisor -p hv-selftest -p rust-hello -p rtos
+KERNEL_PKGS := -p baremetal -p hello -p hypervisor -p hv-selftest -p rust-hello -p rtos -p uintr-check
 # The kernels with lab files: built from one tree or the other (see "the two trees").
 LAB_KERNEL_PKGS := -p hypervisor -p hv-selftest
 HOST_PKGS := -p crtos-abi -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring
@@ -193,7 +193,7 @@ book: ## Build the book (book/build/index.html); every include must name a real 
 	bash book/check-includes.sh
 	$(MDBOOK) build book
 
-TEST_PARTS := lint test-host test-boot test-ring test-grader test-hv test-labs guest-test \
+TEST_PARTS := lint test-host test-boot test-ring test-grader test-hv test-uintr test-labs guest-test \
               rtos-user-test rtos-test book
 test: setup ## Everything CI runs: set-up, then every part (make -j2 test is safe)
 	@$(MAKE) --no-print-directory $(TEST_PARTS)
@@ -202,6 +202,7 @@ test: setup ## Everything CI runs: set-up, then every part (make -j2 test is saf
 include rtos/user/user.mk
 include rtos/rtos.mk
 include guest/rt-bench.mk
+include crates/uintr-check/uintr.mk
 
 clean: ## Remove build outputs (the cache in $(CACHE) stays)
 	$(CARGO) clean

@@ -15,6 +15,7 @@ flock 9
 stage "Debian packages"
 PKGS=(
   build-essential      # Bochs is C++; the driver module is C
+  patch                # our fixes to Bochs 3.0 (scripts/bochs-patches)
   qemu-system-x86      # fast emulator for everything that needs no VMX/UINTR
   grub-pc-bin grub-common xorriso mtools   # grub-mkrescue: bootable ISOs for Bochs
   bochsbios vgabios seabios                # BIOS images (the dfsg Bochs tarball has none)
@@ -50,7 +51,13 @@ BOCHS_FLAGS="--with-nogui --enable-x86-64 --enable-smp --enable-vmx=2 --enable-u
 --enable-cpu-level=6 --enable-all-optimizations --enable-avx --enable-evex --enable-cet \
 --enable-pci --disable-plugins --disable-debugger --disable-docbook --disable-show-ips"
 # ANCHOR_END: bochs_flags
-BOCHS_KEY="bochs-${BOCHS_VER}-$(printf '%s' "$BOCHS_FLAGS" | sha256sum | cut -c1-10)"
+# Our fixes to the 3.0 source, applied in name order before configure (each file's
+# header says what it fixes and cites the upstream issue and commit). The cache key
+# covers their content, so a changed or added patch builds a new Bochs, and a build
+# from before the patches (another key) is never used.
+BOCHS_PATCHES=("$(dirname "$0")"/bochs-patches/*.patch)
+[[ -f "${BOCHS_PATCHES[0]}" ]] || die "no Bochs patches in $(dirname "$0")/bochs-patches"
+BOCHS_KEY="bochs-${BOCHS_VER}-$( { printf '%s' "$BOCHS_FLAGS"; cat "${BOCHS_PATCHES[@]}"; } | sha256sum | cut -c1-10)"
 BOCHS_DIR="$CACHE/$BOCHS_KEY"
 
 stage "Bochs ${BOCHS_VER} source (Debian trixie)"
@@ -88,14 +95,21 @@ else
   B=$(mktemp -d "$CACHE/$BOCHS_KEY.tmp.XXXX")
   tar -xf "$CACHE/src/$BOCHS_ORIG" -C "$B"
   src=$(echo "$B"/bochs-*)
-  say "configure (log: $B/build.log)"
+  # Always a fresh extraction, so always a clean build: cpu/decoder/ia_opcodes.def
+  # (patch 0001) is not a make dependency, and an incremental build keeps the old decoder.
+  for p in "${BOCHS_PATCHES[@]}"; do
+    say "patch $(basename "$p") (log: $B/build.log)"
+    patch -p1 --forward --batch -d "$src" <"$p" >>"$B/build.log" 2>&1 || { tail -20 "$B/build.log"; die "patch $p failed"; }
+  done
+  say "configure"
   # shellcheck disable=SC2086
-  (cd "$src" && ./configure --prefix="$BOCHS_DIR" $BOCHS_FLAGS) >"$B/build.log" 2>&1 || { tail -20 "$B/build.log"; die "configure failed"; }
+  (cd "$src" && ./configure --prefix="$BOCHS_DIR" $BOCHS_FLAGS) >>"$B/build.log" 2>&1 || { tail -20 "$B/build.log"; die "configure failed"; }
   say "make -j$(nproc)"
   (cd "$src" && make -j"$(nproc)") >>"$B/build.log" 2>&1 || { tail -30 "$B/build.log"; die "make failed"; }
   mkdir -p "$B/out/bin"
   cp "$src/bochs" "$B/out/bin/bochs"
   printf '%s\n' "$BOCHS_FLAGS" >"$B/out/configure-flags"
+  mkdir -p "$B/out/patches" && cp "${BOCHS_PATCHES[@]}" "$B/out/patches/"   # what this build holds
   mv -T "$B/out" "$BOCHS_DIR"   # atomic publish: a half-built tree is never at $BOCHS_DIR
   rm -rf "$B"
 fi

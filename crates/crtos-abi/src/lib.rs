@@ -33,6 +33,7 @@ pub use stats::HvStats;
 pub const ABI_VERSION: u32 = 1;
 
 pub mod rtos;
+pub mod uintr;
 
 /// The line a guest prints to end a run (then it powers off): `[exit] code=N`, with
 /// N = 0 for success. Kernels print it (crates/baremetal), the machine runner reads it.
