@@ -1,7 +1,7 @@
 //! Calls that name files by path: open, access, unlink, mkdir, rmdir, rename, and the
 //! working directory (getcwd, chdir). Every path goes through the jail.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use rustix::fs::{Access, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
@@ -25,8 +25,15 @@ pub fn access(call: &mut ForwardedCall) -> CallResult {
     let file = call
         .jail
         .open(dir, call.path()?, OFlags::PATH, Mode::empty())?;
-    rustix::fs::accessat(file.as_fd(), c"", mode, AtFlags::EMPTY_PATH)?;
+    access_fd(file.as_fd(), mode)?;
     Ok(0)
+}
+
+/// `access` on an open file. Through its `/proc/self/fd` link, which the kernel
+/// follows to that very file (rustix does not pass `AT_EMPTY_PATH` to `faccessat2`).
+fn access_fd(file: BorrowedFd<'_>, mode: Access) -> Result<(), Errno> {
+    let link = format!("/proc/self/fd/{}", file.as_raw_fd());
+    rustix::fs::access(link, mode)
 }
 
 /// `unlink(path)`.
@@ -118,7 +125,7 @@ pub fn chdir(call: &mut ForwardedCall) -> CallResult {
     let flags = OFlags::PATH | OFlags::DIRECTORY;
     let new_cwd = call.jail.open(dir, call.path()?, flags, Mode::empty())?;
     // chdir needs search permission, which an O_PATH open does not check.
-    rustix::fs::accessat(new_cwd.as_fd(), c"", Access::EXEC_OK, AtFlags::EMPTY_PATH)?;
+    access_fd(new_cwd.as_fd(), Access::EXEC_OK)?;
     call.shadow.cwd = new_cwd;
     Ok(0)
 }
