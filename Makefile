@@ -14,7 +14,7 @@ MDBOOK := $(CACHE)/mdbook/bin/mdbook
 NONCE = $(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 
 .PHONY: help setup demo demo-linux hello hello-kernel tools doctor lint test test-host test-boot \
-        test-ring test-grader test-hv test-labs book clean hypervisor hv-selftest hv-bench ring-bench \
+        test-ring test-daemon test-grader test-hv test-labs book clean hypervisor hv-selftest hv-bench ring-bench \
         lab1 lab2 lab3 lab4
 
 help: ## List the targets
@@ -49,7 +49,7 @@ doctor: hello-kernel tools ## Report what this host has (Bochs and its flags, QE
 # over both would unify their dependencies' features: a host tool's `bitflags/std`
 # would pull std into the kernels. So they are always built in separate commands.
 KERNEL_PKGS := -p baremetal -p hello -p hypervisor -p hv-selftest
-HOST_PKGS := -p crtos-abi -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring
+HOST_PKGS := -p crtos-abi -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring -p crtosd
 
 lint: ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all --check
@@ -65,6 +65,9 @@ test-boot: hello-kernel ## Real boots: the smoke kernel on Bochs and QEMU, timeo
 
 test-ring: ## The shared ring: unit, property, loom and stress tests; the lab 3 skeleton fails
 	bash crates/ring/ci.sh
+
+test-daemon: ## The lab 3 daemon crtosd: forwarding over a shared mapping; the lab 3 skeleton fails
+	bash driver/daemon/ci.sh
 
 ring-bench: ## The ring's benchmark against rtrb and crossbeam's ArrayQueue (≈2.5 min; prints ratios)
 	$(CARGO) bench -p syscall-ring --bench ring
@@ -143,7 +146,7 @@ test-labs: tools ## Each lab's grader on its solution (full marks) and its skele
 book: ## Build the book (book/build/index.html)
 	$(MDBOOK) build book
 
-test: setup lint test-host test-boot test-ring test-grader test-hv test-labs guest-test book ## Everything CI runs
+test: setup lint test-host test-boot test-ring test-daemon test-grader test-hv test-labs guest-test book ## Everything CI runs
 	@echo "make test: all passed"
 
 include guest/guest.mk
