@@ -68,8 +68,9 @@ mod tests {
 
     #[test]
     fn back_off_grows_to_the_bound_and_resets_on_work() {
-        let mut notifier = PollNotifier::default();
-        notifier.idle_rounds = SPIN_ROUNDS + YIELD_ROUNDS + 1;
+        let mut notifier = PollNotifier {
+            idle_rounds: SPIN_ROUNDS + YIELD_ROUNDS + 1,
+        };
         assert_eq!(notifier.sleep(), Duration::from_micros(1));
         notifier.idle_rounds += 1000;
         assert_eq!(notifier.sleep(), MAX_SLEEP);

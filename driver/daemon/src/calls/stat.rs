@@ -12,7 +12,9 @@ pub const STAT_SIZE: usize = 144;
 
 // ANCHOR: stat_layout
 /// `struct stat` as x86-64 Linux lays it out (arch/x86/include/uapi/asm/stat.h):
-/// the RTOS copies these bytes into the task's buffer unchanged.
+/// the RTOS copies these bytes into the task's buffer unchanged. Each cast states
+/// the field's width in that layout, whatever C type rustix gives the field.
+#[allow(clippy::unnecessary_cast)]
 pub fn linux_stat_bytes(st: &Stat) -> [u8; STAT_SIZE] {
     let mut bytes = [0u8; STAT_SIZE];
     let mut put = |offset: usize, value: &[u8]| {
