@@ -64,7 +64,7 @@ impl Jail {
         mode: Mode,
     ) -> Result<OwnedFd, Errno> {
         let path = self.task_path(dir, path)?;
-        self.open_in_root(&path, flags | OFlags::CLOEXEC, mode)
+        self.open_in_root(&path, flags, mode)
     }
     // ANCHOR_END: open
 
