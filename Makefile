@@ -16,7 +16,7 @@ MDBOOK := $(CACHE)/mdbook/bin/mdbook
 NONCE = $(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 
 .PHONY: help setup demo demo-linux hello hello-kernel tools doctor lint test test-host test-boot \
-        test-ring test-grader test-hv test-labs book clean hypervisor hv-selftest hv-bench ring-bench \
+        test-ring test-daemon test-grader test-hv test-labs book clean hypervisor hv-selftest hv-bench ring-bench \
         lab1 lab2 lab3 lab4 FORCE
 
 # The Linux guest's rules and variables (GUEST_OUT, GUEST_PVH_FILES, ...), used below.
@@ -67,7 +67,7 @@ doctor: $(HELLO) $(MACHINE) ## Report what this host has (Bochs and its flags, Q
 KERNEL_PKGS := -p baremetal -p hello -p hypervisor -p hv-selftest -p rust-hello -p rtos -p uintr-check
 # The kernels with lab files: built from one tree or the other (see "the two trees").
 LAB_KERNEL_PKGS := -p hypervisor -p hv-selftest
-HOST_PKGS := -p crtos-abi -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring
+HOST_PKGS := -p crtos-abi -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring -p crtosd
 
 lint: ## rustfmt and clippy, warnings as errors, on the student's tree and the solution's
 	$(CARGO) fmt --all --check
@@ -93,6 +93,9 @@ test-boot: $(HELLO) ## Real boots: the smoke kernel on Bochs and QEMU, timeouts,
 
 test-ring: ## The shared ring: unit, property, loom and stress tests; the lab 3 skeleton fails
 	bash crates/ring/ci.sh
+
+test-daemon: ## The lab 3 daemon crtosd: forwarding over a shared mapping; the lab 3 skeleton fails
+	bash driver/daemon/ci.sh
 
 ring-bench: ## The ring's benchmark against rtrb and crossbeam's ArrayQueue (≈2.5 min; prints ratios)
 	$(CARGO) bench -p syscall-ring --bench ring
@@ -193,7 +196,7 @@ book: ## Build the book (book/build/index.html); every include must name a real 
 	bash book/check-includes.sh
 	$(MDBOOK) build book
 
-TEST_PARTS := lint test-host test-boot test-ring test-grader test-hv test-uintr test-labs guest-test \
+TEST_PARTS := lint test-host test-boot test-ring test-daemon test-grader test-hv test-uintr test-labs guest-test \
               rtos-user-test rtos-test book
 test: setup ## Everything CI runs: set-up, then every part (make -j2 test is safe)
 	@$(MAKE) --no-print-directory $(TEST_PARTS)

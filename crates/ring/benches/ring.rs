@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use crossbeam_queue::ArrayQueue;
-use syscall_ring::{Descriptor, HeapQueue, HeapRegion, Opcode, RingConfig, RingError};
+use syscall_ring::{Call, Descriptor, HeapQueue, HeapRegion, Opcode, RingConfig, RingError};
 
 /// Capacity of the streaming and round-trip cases (rtrb's eager-push/pop use 4096).
 const CAPACITY: usize = 1024;
@@ -23,7 +23,7 @@ const BATCH: usize = 32;
 fn message(i: u64) -> Descriptor {
     Descriptor {
         id: i,
-        opcode: Opcode::Write as u32,
+        opcode: Opcode::Syscall as u32,
         args: [i; 6],
         ..Descriptor::default()
     }
@@ -332,7 +332,7 @@ fn syscall_round_trip_with_payload(iters: u64, payload: usize) -> Duration {
                 };
                 let n = server.read_payload(&request, &mut buffer).unwrap();
                 server
-                    .respond(&request, request.args[0] as i64, &buffer[..n])
+                    .respond(&request, request.call.args[0] as i64, &buffer[..n])
                     .unwrap();
             }
         });
@@ -340,7 +340,7 @@ fn syscall_round_trip_with_payload(iters: u64, payload: usize) -> Duration {
         ready.wait();
         let start = Instant::now();
         for i in 0..iters {
-            client.submit(Opcode::Write, [i; 6], &data).unwrap();
+            client.submit(Call::syscall(1, 1, [i; 6]), &data).unwrap();
             let mut spins = 0;
             loop {
                 match client.poll(&mut answer) {

@@ -1,6 +1,6 @@
 //! The RTOS end of the ring: submits forwarded system calls, collects their results.
 
-use crate::{validate, Consumer, Descriptor, Opcode, PayloadArea, PendingTable, Producer};
+use crate::{validate, Call, Consumer, Descriptor, PayloadArea, PendingTable, Producer};
 use crate::{RequestId, RingError, RingLayout, Status};
 
 /// A finished request, as [`Client::poll`] returns it.
@@ -44,6 +44,12 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// Bytes one request can carry each way: larger transfers are split
+    /// ([`crate::Transfer`]).
+    pub fn payload_slot_size(&self) -> u32 {
+        self.layout.payload_slot_size
+    }
+
     /// Requests submitted and not yet completed.
     pub fn in_flight(&self) -> u32 {
         self.pending.in_flight()
@@ -54,12 +60,7 @@ impl<'a> Client<'a> {
     /// request's own buffer; it may be at most `payload_slot_size` bytes. For a call
     /// that returns data (`read`), pass an empty payload: the answer comes back in the
     /// same buffer. `Full` when `capacity` requests are already in flight.
-    pub fn submit(
-        &mut self,
-        opcode: Opcode,
-        args: [u64; 6],
-        payload: &[u8],
-    ) -> Result<RequestId, RingError> {
+    pub fn submit(&mut self, call: Call, payload: &[u8]) -> Result<RequestId, RingError> {
         if payload.len() > self.layout.payload_slot_size as usize {
             return Err(RingError::PayloadTooLarge);
         }
@@ -67,12 +68,15 @@ impl<'a> Client<'a> {
         let payload_offset = self.layout.payload_buffer(id.tag());
         let descriptor = Descriptor {
             id: id.0,
-            opcode: opcode as u32,
+            opcode: call.opcode as u32,
             status: Status::Request as u32,
-            args,
+            task: call.task,
+            nr: call.nr,
+            args: call.args,
             ret: 0,
             payload_offset,
             payload_len: payload.len() as u32,
+            reserved: 0,
         };
         // The tag owns the buffer from `begin` on; the Release in `push` publishes the
         // payload bytes together with the descriptor.

@@ -7,7 +7,7 @@ use crate::RingError;
 ///
 /// Plain integers only, so any bit pattern the peer leaves is a valid `Descriptor`
 /// and can be validated after the copy. No padding, and 16-aligned, so a slot is
-/// copied in five 16-byte moves (see `sync::SlotCell`).
+/// copied in six 16-byte moves (see `sync::SlotCell`).
 #[repr(C, align(16))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Descriptor {
@@ -17,7 +17,13 @@ pub struct Descriptor {
     pub opcode: u32,
     /// A [`Status`]: who wrote the descriptor and how the request ended.
     pub status: u32,
-    /// System call arguments, as the RTOS task passed them.
+    /// The RTOS task the request acts for: the daemon keys its shadow contexts by it.
+    pub task: u32,
+    /// For [`Opcode::Syscall`]: the x86-64 Linux system-call number, Linux's own
+    /// (arch/x86/entry/syscalls/syscall_64.tbl), so no second numbering exists.
+    pub nr: u32,
+    /// System call arguments. Pointers mean nothing on Linux: data travels in the
+    /// payload, and the daemon reads only the integer arguments (see the book's table).
     pub args: [u64; 6],
     /// System call result on Linux (a negative errno on failure).
     pub ret: i64,
@@ -25,29 +31,31 @@ pub struct Descriptor {
     pub payload_offset: u32,
     /// Payload length in bytes (0: no payload).
     pub payload_len: u32,
+    /// Zero. Pads the descriptor to whole 16-byte blocks.
+    pub reserved: u64,
 }
 
-// Both sides must agree on every byte: 8 + 4 + 4 + 48 + 8 + 4 + 4 = 80, no padding.
-const _: () = assert!(core::mem::size_of::<Descriptor>() == 80);
+// Both sides must agree on every byte: 8 + 4 + 4 + 4 + 4 + 48 + 8 + 4 + 4 + 8 = 96,
+// no padding.
+const _: () = assert!(core::mem::size_of::<Descriptor>() == 96);
 const _: () = assert!(core::mem::align_of::<Descriptor>() == 16);
-const _: () = assert!(core::mem::offset_of!(Descriptor, args) == 16);
-const _: () = assert!(core::mem::offset_of!(Descriptor, ret) == 64);
-const _: () = assert!(core::mem::offset_of!(Descriptor, payload_offset) == 72);
+const _: () = assert!(core::mem::offset_of!(Descriptor, task) == 16);
+const _: () = assert!(core::mem::offset_of!(Descriptor, args) == 24);
+const _: () = assert!(core::mem::offset_of!(Descriptor, ret) == 72);
+const _: () = assert!(core::mem::offset_of!(Descriptor, payload_offset) == 80);
 // ANCHOR_END: descriptor
 
 // ANCHOR: opcode
-/// The system calls that may be forwarded (the cRTOS "remote" class, plus `exit`,
-/// which is dual-side: the daemon tears down the task's shadow context).
+/// What a request is. The ring knows two kinds only; which system call a `Syscall`
+/// is rides in [`Descriptor::nr`] as Linux's number, so the ring never needs a table
+/// of calls, and a call Linux does not know gets Linux's answer (`-ENOSYS`).
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Opcode {
-    Open = 1,
-    Close = 2,
-    Read = 3,
-    Write = 4,
-    Lseek = 5,
-    Fstat = 6,
-    Exit = 7,
+    /// A forwarded system call (`exit`/`exit_group` included: they end the shadow).
+    Syscall = 1,
+    /// The RTOS created task `task`: the daemon creates its shadow context.
+    TaskStart = 2,
 }
 
 impl TryFrom<u32> for Opcode {
@@ -55,18 +63,47 @@ impl TryFrom<u32> for Opcode {
 
     fn try_from(value: u32) -> Result<Self, RingError> {
         Ok(match value {
-            1 => Opcode::Open,
-            2 => Opcode::Close,
-            3 => Opcode::Read,
-            4 => Opcode::Write,
-            5 => Opcode::Lseek,
-            6 => Opcode::Fstat,
-            7 => Opcode::Exit,
+            1 => Opcode::Syscall,
+            2 => Opcode::TaskStart,
             _ => return Err(RingError::UnknownOpcode),
         })
     }
 }
 // ANCHOR_END: opcode
+
+// ANCHOR: call
+/// What a client asks for: the part of a request descriptor it chooses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub opcode: Opcode,
+    pub task: u32,
+    /// Linux's system-call number (`Opcode::Syscall` only; 0 otherwise).
+    pub nr: u32,
+    pub args: [u64; 6],
+}
+
+impl Call {
+    /// System call `nr` of task `task`.
+    pub const fn syscall(task: u32, nr: u32, args: [u64; 6]) -> Self {
+        Self {
+            opcode: Opcode::Syscall,
+            task,
+            nr,
+            args,
+        }
+    }
+
+    /// Task `task` exists from now on.
+    pub const fn task_start(task: u32) -> Self {
+        Self {
+            opcode: Opcode::TaskStart,
+            task,
+            nr: 0,
+            args: [0; 6],
+        }
+    }
+}
+// ANCHOR_END: call
 
 /// Who wrote a descriptor and how its request ended.
 #[repr(u32)]

@@ -32,6 +32,8 @@ pub enum RingError {
     /// A response names a request that is not in flight (wrong tag, stale generation,
     /// or already completed).
     UnknownRequest,
+    /// A response claims more bytes than its request carried or asked for.
+    ResultOutOfRange,
 }
 
 impl fmt::Display for RingError {
@@ -48,6 +50,7 @@ impl fmt::Display for RingError {
             RingError::UnknownOpcode => "unknown opcode",
             RingError::BadStatus => "invalid descriptor status",
             RingError::UnknownRequest => "response for a request that is not in flight",
+            RingError::ResultOutOfRange => "response claims more bytes than were asked for",
         };
         f.write_str(text)
     }

@@ -11,7 +11,7 @@ use crate::{Descriptor, RingError};
 /// "cRTOSrng" in little-endian: the first eight bytes of a valid region.
 pub const RING_MAGIC: u64 = u64::from_le_bytes(*b"cRTOSrng");
 /// Bumped on every layout change; a mismatch is rejected at attach.
-pub const RING_VERSION: u32 = 1;
+pub const RING_VERSION: u32 = 2;
 /// Most slots per queue (also the most requests in flight, see [`crate::PendingTable`]).
 pub const MAX_CAPACITY: u32 = 1024;
 /// Bounds of one payload buffer.
@@ -130,7 +130,7 @@ impl Default for RingConfig {
 ///  0     RingHeader                      128 B
 ///  128   request  QueueIndices {head | tail}   2 x 128 B
 ///  384   response QueueIndices {head | tail}   2 x 128 B
-///  640   request  slots   [Descriptor; capacity]   80 B each
+///  640   request  slots   [Descriptor; capacity]   96 B each
 ///  ...   response slots   [Descriptor; capacity]   (128-aligned)
 ///  ...   payload area     [[u8; payload_slot_size]; capacity]   (4096-aligned)
 /// ```
@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(layout.response_indices, 384);
         assert_eq!(layout.request_slots, 640);
         assert_eq!(layout.response_slots % 128, 0);
-        assert!(layout.response_slots >= layout.request_slots + 256 * 80);
+        assert!(layout.response_slots >= layout.request_slots + 256 * 96);
         assert_eq!(layout.payload_area as usize % REGION_ALIGN, 0);
         assert_eq!(layout.payload_area_len, 256 * 4096);
         // The memory map gives the shared region 4 MiB (book: Architecture).

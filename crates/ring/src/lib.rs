@@ -34,6 +34,8 @@ mod payload;
 mod region;
 #[cfg(not(loom))]
 mod server;
+#[cfg(not(loom))]
+mod transfer;
 
 // ANCHOR: lab_selection
 // LAB 3: push/pop with their memory ordering. The student's version is labs/lab3/ring_queue.rs.
@@ -53,7 +55,7 @@ mod ring_queue;
 mod ring_matching;
 // ANCHOR_END: lab_selection
 
-pub use descriptor::{Descriptor, Opcode, Status};
+pub use descriptor::{Call, Descriptor, Opcode, Status};
 pub use error::RingError;
 pub use layout::{CachePadded, QueueIndices, RingConfig, RingHeader, RingLayout};
 pub use layout::{INDEX_PADDING, MAX_CAPACITY, MAX_PAYLOAD_SLOT, MIN_PAYLOAD_SLOT};
@@ -71,3 +73,5 @@ pub use payload::PayloadArea;
 pub use region::SharedRegion;
 #[cfg(not(loom))]
 pub use server::{Request, Server};
+#[cfg(not(loom))]
+pub use transfer::{Chunk, Transfer};

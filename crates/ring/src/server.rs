@@ -1,6 +1,6 @@
 //! The Linux daemon end of the ring: takes forwarded system calls, answers them.
 
-use crate::{validate, Consumer, Descriptor, Opcode, PayloadArea, Producer, RequestId};
+use crate::{validate, Call, Consumer, Descriptor, PayloadArea, Producer, RequestId};
 use crate::{RingError, RingLayout, Status};
 
 /// A validated request. The payload reference is private so that it stays the
@@ -9,8 +9,7 @@ use crate::{RingError, RingLayout, Status};
 pub struct Request {
     /// To be echoed in the response (opaque to the server).
     pub id: u64,
-    pub opcode: Opcode,
-    pub args: [u64; 6],
+    pub call: Call,
     payload_offset: u32,
     payload_len: u32,
 }
@@ -58,8 +57,12 @@ impl<'a> Server<'a> {
         match validate::request(&descriptor, &self.layout) {
             Ok(opcode) => Ok(Request {
                 id: descriptor.id,
-                opcode,
-                args: descriptor.args,
+                call: Call {
+                    opcode,
+                    task: descriptor.task,
+                    nr: descriptor.nr,
+                    args: descriptor.args,
+                },
                 payload_offset: descriptor.payload_offset,
                 payload_len: descriptor.payload_len,
             }),
@@ -83,10 +86,13 @@ impl<'a> Server<'a> {
             id: request.id,
             opcode: request.opcode,
             status: Status::Rejected as u32,
+            task: request.task,
+            nr: request.nr,
             args: [0; 6],
             ret: 0,
             payload_offset,
             payload_len: 0,
+            reserved: 0,
         })
     }
 
@@ -104,12 +110,15 @@ impl<'a> Server<'a> {
         self.payload.write(request.payload_offset, data)?;
         self.responses.push(&Descriptor {
             id: request.id,
-            opcode: request.opcode as u32,
+            opcode: request.call.opcode as u32,
             status: Status::Done as u32,
+            task: request.call.task,
+            nr: request.call.nr,
             args: [0; 6],
             ret,
             payload_offset: request.payload_offset,
             payload_len: data.len() as u32,
+            reserved: 0,
         })
     }
 }

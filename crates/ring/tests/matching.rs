@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 
 use proptest::prelude::*;
-use syscall_ring::{HeapRegion, Opcode, PendingTable, RequestId, RingConfig, RingError, Status};
+use syscall_ring::{Call, HeapRegion, PendingTable, RequestId, RingConfig, RingError, Status};
 
 #[test]
 fn tags_run_out_and_come_back() {
@@ -83,20 +83,20 @@ fn request_and_response_round_trip_with_payload() {
     let (mut client, mut server) = shared.split().unwrap();
 
     let open = client
-        .submit(Opcode::Open, [0, 0o644, 0, 0, 0, 0], b"/tmp/x")
+        .submit(Call::syscall(1, 2, [0, 0o644, 0, 0, 0, 0]), b"/tmp/x")
         .unwrap();
     let read = client
-        .submit(Opcode::Read, [3, 0, 5, 0, 0, 0], b"")
+        .submit(Call::syscall(1, 0, [3, 0, 5, 0, 0, 0]), b"")
         .unwrap();
 
     let request = server.next_request().unwrap();
-    assert_eq!((request.id, request.opcode), (open.0, Opcode::Open));
+    assert_eq!((request.id, request.call.nr), (open.0, 2));
     let mut path = [0u8; 64];
     let n = server.read_payload(&request, &mut path).unwrap();
     assert_eq!(&path[..n], b"/tmp/x");
     let read_request = server.next_request().unwrap();
-    assert_eq!(read_request.opcode, Opcode::Read);
-    assert_eq!(read_request.args[2], 5);
+    assert_eq!(read_request.call.nr, 0);
+    assert_eq!(read_request.call.args[2], 5);
     // Answer out of order.
     server.respond(&read_request, 5, b"hello").unwrap();
     server.respond(&request, 3, b"").unwrap();
@@ -121,14 +121,14 @@ fn client_is_full_at_capacity_requests_in_flight() {
     .unwrap();
     let mut shared = region.attach().unwrap();
     let (mut client, _server) = shared.split().unwrap();
-    client.submit(Opcode::Close, [1; 6], b"").unwrap();
-    client.submit(Opcode::Close, [2; 6], b"").unwrap();
+    client.submit(Call::syscall(1, 3, [1; 6]), b"").unwrap();
+    client.submit(Call::syscall(1, 3, [2; 6]), b"").unwrap();
     assert_eq!(
-        client.submit(Opcode::Close, [3; 6], b""),
+        client.submit(Call::syscall(1, 3, [3; 6]), b""),
         Err(RingError::Full)
     );
     assert_eq!(
-        client.submit(Opcode::Write, [0; 6], &[0u8; 65]),
+        client.submit(Call::syscall(1, 1, [0; 6]), &[0u8; 65]),
         Err(RingError::PayloadTooLarge)
     );
 }
@@ -178,7 +178,7 @@ proptest! {
         };
         for step in steps {
             match step {
-                Step::Submit(payload) => match client.submit(Opcode::Write, [0; 6], &payload) {
+                Step::Submit(payload) => match client.submit(Call::syscall(1, 1, [0; 6]), &payload) {
                     Ok(id) => { prop_assert!(outstanding.insert(id.0, payload).is_none()); }
                     Err(RingError::Full) => prop_assert_eq!(outstanding.len(), 4),
                     Err(e) => return Err(TestCaseError::fail(format!("submit: {e}"))),

@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::{is_message, message, retry, HeapQueue};
-use syscall_ring::{HeapRegion, Opcode, RingConfig, RingError, Status};
+use syscall_ring::{Call, HeapRegion, RingConfig, RingError, Status};
 
 /// Raw queue: one producer thread, one consumer thread, a small ring so both Full and
 /// Empty happen all the time. Every descriptor is checked field by field, in order.
@@ -85,9 +85,9 @@ fn two_threads_client_server_round_trips_with_checksums() {
             while answered < REQUESTS {
                 match server.next_request() {
                     Ok(request) => {
-                        assert_eq!(request.opcode, Opcode::Write);
+                        assert_eq!(request.call.nr, 1);
                         let n = server.read_payload(&request, &mut payload).unwrap();
-                        assert_eq!(n as u64, request.args[1]);
+                        assert_eq!(n as u64, request.call.args[1]);
                         payload[..n].reverse();
                         let sum = checksum(&payload[..n]);
                         retry(|| server.respond(&request, sum, &payload[..n]));
@@ -106,7 +106,7 @@ fn two_threads_client_server_round_trips_with_checksums() {
             if sent < REQUESTS {
                 let len = (sent * 37 % 257) as usize;
                 let data: Vec<u8> = (0..len).map(|i| (sent as usize * 31 + i) as u8).collect();
-                match client.submit(Opcode::Write, [sent, len as u64, 0, 0, 0, 0], &data) {
+                match client.submit(Call::syscall(1, 1, [sent, len as u64, 0, 0, 0, 0]), &data) {
                     Ok(id) => {
                         assert!(outstanding.insert(id.0, data).is_none());
                         sent += 1;

@@ -8,8 +8,8 @@ mod common;
 
 use common::fuzz::{drive, valid_region_with_noise};
 use proptest::prelude::*;
-use syscall_ring::{Descriptor, HeapRegion, Opcode, RequestId, RingConfig, RingError};
-use syscall_ring::{RingLayout, SharedRegion, Status, INDEX_PADDING};
+use syscall_ring::{Call, Descriptor, HeapRegion, Opcode, RequestId, RingConfig, RingError};
+use syscall_ring::{RingLayout, SharedRegion, Status, INDEX_PADDING, RING_VERSION};
 
 const SMALL: RingConfig = RingConfig {
     capacity: 4,
@@ -49,7 +49,11 @@ fn corrupted_header_is_refused() {
     type Corruption = (&'static str, fn(&mut [u8]), RingError);
     let cases: [Corruption; 9] = [
         ("magic", |b| b[MAGIC] ^= 1, RingError::BadMagic),
-        ("version", |b| put_u32(b, VERSION, 2), RingError::BadVersion),
+        (
+            "version",
+            |b| put_u32(b, VERSION, RING_VERSION + 1),
+            RingError::BadVersion,
+        ),
         (
             "capacity not a power of two",
             |b| put_u32(b, CAPACITY, 3),
@@ -135,7 +139,11 @@ impl Peer {
     fn slot(&self, slots: u32, index: u32) -> *mut Descriptor {
         let slot = (index & (self.layout.capacity - 1)) as usize;
         // SAFETY: in bounds of the region (validated layout).
-        unsafe { self.base.add(slots as usize + slot * 80).cast() }
+        unsafe {
+            self.base
+                .add(slots as usize + slot * size_of::<Descriptor>())
+                .cast()
+        }
     }
 
     /// Rewrites the request at queue position `index` the way a broken client would.
@@ -191,7 +199,7 @@ fn with_ends(
 #[test]
 fn oversize_payload_length_is_rejected() {
     with_ends(|peer, client, server| {
-        let id = client.submit(Opcode::Write, [1; 6], b"data").unwrap();
+        let id = client.submit(Call::syscall(1, 1, [1; 6]), b"data").unwrap();
         peer.corrupt_request(0, |d| d.payload_len = SMALL.payload_slot_size + 1);
         assert_eq!(server.next_request(), Err(RingError::PayloadOutOfBounds));
         // The daemon answered "rejected", so the client's tag comes back.
@@ -206,7 +214,7 @@ fn payload_outside_its_buffer_is_rejected() {
     let layout = RingLayout::new(SMALL).unwrap();
     for offset in [8, layout.payload_area_len, u32::MAX - 3] {
         with_ends(|peer, client, server| {
-            client.submit(Opcode::Write, [0; 6], b"x").unwrap();
+            client.submit(Call::syscall(1, 1, [0; 6]), b"x").unwrap();
             peer.corrupt_request(0, |d| d.payload_offset = offset);
             assert_eq!(server.next_request(), Err(RingError::PayloadOutOfBounds));
         });
@@ -216,8 +224,8 @@ fn payload_outside_its_buffer_is_rejected() {
 #[test]
 fn unknown_opcode_and_bad_status_are_rejected() {
     with_ends(|peer, client, server| {
-        client.submit(Opcode::Close, [0; 6], b"").unwrap();
-        client.submit(Opcode::Close, [0; 6], b"").unwrap();
+        client.submit(Call::syscall(1, 3, [0; 6]), b"").unwrap();
+        client.submit(Call::syscall(1, 3, [0; 6]), b"").unwrap();
         peer.corrupt_request(0, |d| d.opcode = 999);
         peer.corrupt_request(1, |d| d.status = Status::Done as u32);
         assert_eq!(server.next_request(), Err(RingError::UnknownOpcode));
@@ -230,7 +238,7 @@ fn unknown_opcode_and_bad_status_are_rejected() {
 #[test]
 fn out_of_range_request_index_is_an_error() {
     with_ends(|peer, client, server| {
-        client.submit(Opcode::Close, [0; 6], b"").unwrap();
+        client.submit(Call::syscall(1, 3, [0; 6]), b"").unwrap();
         peer.set_request_tail(1 + SMALL.capacity);
         assert_eq!(server.next_request(), Err(RingError::IndexOutOfRange));
         peer.set_request_tail(u32::MAX);
@@ -241,16 +249,15 @@ fn out_of_range_request_index_is_an_error() {
 #[test]
 fn forged_responses_are_errors() {
     with_ends(|peer, client, _server| {
-        let id = client.submit(Opcode::Read, [0; 6], b"").unwrap();
+        let id = client.submit(Call::syscall(1, 0, [0; 6]), b"").unwrap();
         let layout = peer.layout;
         let good = Descriptor {
             id: id.0,
-            opcode: Opcode::Read as u32,
+            opcode: Opcode::Syscall as u32,
             status: Status::Done as u32,
-            args: [0; 6],
-            ret: 0,
             payload_offset: layout.payload_buffer(id.tag()),
             payload_len: 4,
+            ..Descriptor::default()
         };
         let forgeries = [
             (Descriptor { status: 7, ..good }, RingError::BadStatus),

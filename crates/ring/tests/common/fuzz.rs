@@ -1,7 +1,7 @@
 //! The fuzz driver, shared by `tests/validation.rs` (a bounded proptest run on every
 //! `cargo test`) and `fuzz/fuzz_targets/validators.rs` (open-ended cargo-fuzz runs).
 
-use syscall_ring::{HeapRegion, Opcode, RingConfig, RingLayout, SharedRegion};
+use syscall_ring::{Call, HeapRegion, RingConfig, RingLayout, SharedRegion};
 
 /// The ring the fuzzer drives: small, so random indices often land in range.
 pub const SMALL: RingConfig = RingConfig {
@@ -34,8 +34,10 @@ pub fn drive(region_bytes: &[u8], ops: &[u8]) {
         for &op in ops {
             match op % 4 {
                 0 => {
-                    let _ =
-                        client.submit(Opcode::Write, [op as u64; 6], &buffer[..op as usize % 200]);
+                    let _ = client.submit(
+                        Call::syscall(1, 1, [op as u64; 6]),
+                        &buffer[..op as usize % 200],
+                    );
                 }
                 1 => {
                     if let Ok(request) = server.next_request() {

@@ -15,10 +15,13 @@ pub fn message(seq: u64) -> Descriptor {
         id: seq,
         opcode: (seq as u32) ^ 0x5A5A,
         status: (mix >> 40) as u32,
+        task: (mix >> 16) as u32,
+        nr: (seq as u32).rotate_left(7),
         args: [mix, mix ^ 1, mix ^ 2, mix ^ 3, mix ^ 4, mix ^ 5],
         ret: mix as i64,
         payload_offset: (mix >> 8) as u32,
         payload_len: checksum_fields(seq, mix),
+        reserved: mix.rotate_left(29),
     }
 }
 

@@ -1,0 +1,214 @@
+//! The serve loop: drain the ring, run each request in its task's shadow, answer.
+
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rustix::io::Errno;
+use syscall_ring::{Opcode, Request, RingError, Server};
+
+use crate::calls::{self, ForwardedCall, Reply};
+use crate::log_limit::RateLimitedLog;
+use crate::refusal::{CallError, CallResult};
+use crate::{Jail, Notifier, Refusal, Shadow, Shadows, Stats};
+
+/// A response the response queue had no room for, kept until it has (its bytes stay
+/// in `Daemon::reply`: no request is taken meanwhile).
+struct Unsent {
+    request: Request,
+    ret: i64,
+}
+
+// ANCHOR: daemon
+/// The Linux end of the ring and everything it serves.
+pub struct Daemon<'r> {
+    server: Server<'r>,
+    jail: Jail,
+    shadows: Shadows,
+    /// What a new task's fds 0, 1, 2 are duplicated from: the daemon's own stdio, or
+    /// (later) the terminal `crtosctl run` passes.
+    stdio: [OwnedFd; 3],
+    stats: Stats,
+    log: RateLimitedLog,
+    /// The request's payload, copied out of shared memory before use.
+    input: Vec<u8>,
+    reply: Reply,
+    unsent: Option<Unsent>,
+}
+// ANCHOR_END: daemon
+
+impl<'r> Daemon<'r> {
+    pub fn new(server: Server<'r>, slot_size: u32, jail: Jail, stdio: [OwnedFd; 3]) -> Self {
+        Self {
+            server,
+            jail,
+            shadows: Shadows::default(),
+            stdio,
+            stats: Stats::default(),
+            log: RateLimitedLog::default(),
+            input: vec![0; slot_size as usize],
+            reply: Reply::new(slot_size as usize),
+            unsent: None,
+        }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn shadows(&self) -> &Shadows {
+        &self.shadows
+    }
+
+    // ANCHOR: serve
+    /// Serves until `stop` is set: drain, and wait only when a drain found nothing.
+    /// Draining after every wake-up, before the next wait, is what makes a lost
+    /// wake-up impossible: work posted during a drain is seen by the next drain.
+    /// `after_work` sees the counters after each drain that found work.
+    pub fn serve(
+        &mut self,
+        notifier: &mut impl Notifier,
+        stop: &AtomicBool,
+        mut after_work: impl FnMut(&Stats),
+    ) {
+        while !stop.load(Ordering::Relaxed) {
+            if self.drain() > 0 {
+                notifier.found_work();
+                after_work(&self.stats);
+            } else {
+                notifier.wait();
+            }
+        }
+    }
+
+    /// Handles every request waiting now; returns how many entries it took.
+    pub fn drain(&mut self) -> usize {
+        let mut taken = 0;
+        while self.flush_unsent() {
+            match self.server.next_request() {
+                Ok(request) => self.handle(request),
+                Err(RingError::Empty) => break,
+                Err(error) => {
+                    self.malformed(error);
+                    // An impossible index stays impossible: wait for the next round
+                    // rather than spin on it.
+                    if error == RingError::IndexOutOfRange {
+                        break;
+                    }
+                }
+            }
+            taken += 1;
+        }
+        taken
+    }
+    // ANCHOR_END: serve
+
+    fn malformed(&mut self, error: RingError) {
+        self.stats.ring_error(error);
+        self.log
+            .log(format_args!("malformed ring entry rejected: {error}"));
+    }
+
+    // ANCHOR: handle
+    fn handle(&mut self, request: Request) {
+        self.reply.clear();
+        let result = match request.call.opcode {
+            Opcode::TaskStart => self.start_task(request.call.task),
+            Opcode::Syscall => self.syscall(&request),
+        };
+        let ret = match result {
+            Ok(ret) => ret,
+            Err(error) => {
+                if let CallError::Refused(refusal) = error {
+                    self.refused(&request, refusal);
+                }
+                self.reply.clear();
+                -i64::from(error.errno().raw_os_error())
+            }
+        };
+        self.stats.served += 1;
+        self.unsent = Some(Unsent { request, ret });
+        self.flush_unsent();
+    }
+    // ANCHOR_END: handle
+
+    fn refused(&mut self, request: &Request, refusal: Refusal) {
+        self.stats.refusal(refusal);
+        let (task, nr) = (request.call.task, request.call.nr);
+        self.log
+            .log(format_args!("task {task}: call {nr} refused: {refusal:?}"));
+    }
+
+    /// Sends the unsent response, if any. `false` if it is still waiting for room.
+    fn flush_unsent(&mut self) -> bool {
+        let Some(Unsent { request, ret }) = self.unsent.take() else {
+            return true;
+        };
+        match self.server.respond(&request, ret, self.reply.as_bytes()) {
+            Err(RingError::Full) => {
+                // Only a client with more requests in flight than slots gets here.
+                self.malformed(RingError::Full);
+                self.unsent = Some(Unsent { request, ret });
+                false
+            }
+            // A response that cannot be written is the validated request's own
+            // buffer failing validation: impossible, but never a crash.
+            Err(error) => {
+                self.malformed(error);
+                true
+            }
+            Ok(()) => true,
+        }
+    }
+
+    // ANCHOR: task_start
+    /// `TaskStart`: a new shadow whose fds 0, 1, 2 are copies of the daemon's stdio.
+    fn start_task(&mut self, task: u32) -> CallResult {
+        // `try_clone` is `dup` with `O_CLOEXEC`.
+        let dup = |fd: &OwnedFd| {
+            fd.try_clone()
+                .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))
+        };
+        let stdio = [
+            dup(&self.stdio[0])?,
+            dup(&self.stdio[1])?,
+            dup(&self.stdio[2])?,
+        ];
+        let shadow = Shadow::new(&self.jail, stdio)?;
+        self.shadows.start(task, shadow)?;
+        self.stats.tasks_started += 1;
+        Ok(0)
+    }
+    // ANCHOR_END: task_start
+
+    fn syscall(&mut self, request: &Request) -> CallResult {
+        let call = &request.call;
+        let nr = i64::from(call.nr);
+        if nr == libc::SYS_exit || nr == libc::SYS_exit_group {
+            // Dual-side: the task is gone on the RTOS; its shadow goes too.
+            self.shadows.exit(call.task, call.args[0] as i32)?;
+            self.stats.tasks_exited += 1;
+            return Ok(0);
+        }
+        let shadow = self.shadows.get_mut(call.task)?;
+        let len = self
+            .server
+            .read_payload(request, &mut self.input)
+            .map_err(|_| Refusal::BadPayload)?;
+        let mut forwarded = ForwardedCall {
+            shadow,
+            jail: &self.jail,
+            args: call.args,
+            input: &self.input[..len],
+            reply: &mut self.reply,
+        };
+        let result = calls::dispatch(call.nr, &mut forwarded);
+        result.unwrap_or_else(|| {
+            self.stats.not_forwarded += 1;
+            let (task, nr) = (call.task, call.nr);
+            self.log.log(format_args!(
+                "task {task}: system call {nr} is not forwarded"
+            ));
+            Err(Errno::NOSYS.into())
+        })
+    }
+}

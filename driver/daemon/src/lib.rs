@@ -1,0 +1,26 @@
+//! `crtosd`, the Linux half of lab 3: RTOS tasks forward the system calls the RTOS
+//! does not serve itself (files, the terminal) over the shared ring, and this daemon
+//! runs them on Linux, each task in its own *shadow context*: an fd table and a
+//! working directory, jailed under one directory of Linux's file system.
+//!
+//! The binary (`main.rs`) maps the region and loops; everything else is this library,
+//! so the tests drive the same code over a real shared mapping.
+
+pub mod calls;
+pub mod daemon;
+pub mod fd_table;
+pub mod jail;
+pub mod log_limit;
+pub mod mapping;
+pub mod notifier;
+pub mod refusal;
+pub mod shadow;
+pub mod stats;
+
+pub use daemon::Daemon;
+pub use jail::Jail;
+pub use mapping::RegionMapping;
+pub use notifier::{Notifier, PollNotifier};
+pub use refusal::{CallError, Refusal};
+pub use shadow::{Shadow, Shadows};
+pub use stats::Stats;
