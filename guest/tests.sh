@@ -163,14 +163,36 @@ unload_while_enabled() {
 	crtosctl disable || return 1
 	state_is_sane
 }
+# CPU hot-plug is blocked while the hypervisor runs: taking CPU 1 offline fails with
+# EBUSY and changes nothing; after DISABLE it works again.
+hotplug_blocked_while_enabled() {
+	online=/sys/devices/system/cpu/cpu1/online
+	[ -f $online ] || { echo "no $online"; return 1; }
+	crtosctl status | grep -q '^state: enabled' || crtosctl enable $HV || return 1
+	if msg=$(sh -c "echo 0 > $online" 2>&1); then
+		echo 1 >$online
+		echo "CPU 1 went offline while the hypervisor ran"
+		return 1
+	fi
+	case "$msg" in *[Bb]usy*) ;; *) echo "offline attempt said '$msg', want EBUSY"; return 1 ;; esac
+	[ "$(cat $online)" = 1 ] || { echo "CPU 1 is not online any more"; return 1; }
+	dmesg | grep -q "CPU hot-plug blocked until disable" || { echo "no log line says why"; return 1; }
+	crtosctl cpuid >/dev/null || { echo "the hypervisor stopped answering"; return 1; }
+	crtosctl disable || return 1
+	echo 0 >$online || { echo "offline after disable failed"; return 1; }
+	echo 1 >$online || { echo "online after disable failed"; return 1; }
+	state_is_sane
+}
 if [ -f $HV ] && [ "$(grep -c '^flags.* vmx' /proc/cpuinfo)" = "$(nproc)" ]; then
 	run_test enable-twice-ebusy enable_twice
 	run_test unload-while-enabled unload_while_enabled
+	run_test hotplug-blocked-while-enabled hotplug_blocked_while_enabled
 	# Whatever happened above, leave the machine on bare metal for the tests below.
 	crtosctl status | grep -q '^state: enabled' && crtosctl disable >/dev/null
 else
 	skip_test enable-twice-ebusy "needs $HV and VMX on every CPU"
 	skip_test unload-while-enabled "needs $HV and VMX on every CPU"
+	skip_test hotplug-blocked-while-enabled "needs $HV and VMX on every CPU"
 fi
 
 # ---------------------------------------------------------------- not enabled

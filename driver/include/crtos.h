@@ -7,6 +7,8 @@
  *   - user space (the Rust control tool `crtosctl` mirrors these definitions),
  *   - the images the module loads (the Rust hypervisor and RTOS build their first
  *     64 bytes as a `struct crtos_image_header`; they mirror it with #[repr(C)]).
+ * The Rust side of every number here is crates/crtos-abi; its host test
+ * (crates/crtos-abi/tests/header.rs) parses this file and fails on any difference.
  * All multi-byte fields are little-endian (x86-64 only).
  */
 #ifndef CRTOS_H
@@ -21,13 +23,14 @@
 typedef uint8_t __u8;
 typedef uint32_t __u32;
 typedef uint64_t __u64;
+typedef int64_t __s64;
 #endif
 
 /* ------------------------------------------------------------------ memory map
  * The kernel command line reserves one physically contiguous range that Linux never
- * uses:  memmap=52M$0x10000000  (DESIGN.md section 3). The module splits it in
- * three. The module parameters reserved_base/reserved_size override base and size
- * (for tests); the split keeps these sizes and the shared region at the end.
+ * uses:  memmap=52M$0x10000000  (the book's architecture chapter, "memory map").
+ * The module splits it in three, in this order. The module parameter reserved_base
+ * moves the base (for tests); the sizes are fixed.
  */
 #define CRTOS_RESERVED_BASE 0x10000000ULL       /* 256 MiB */
 #define CRTOS_HV_SIZE       (16ULL << 20)       /* hypervisor image + per-CPU data + heap + EPT */
@@ -48,9 +51,9 @@ typedef uint64_t __u64;
  *                 must fit in the image's range.
  *   entry_offset  where execution starts, counted from the first header byte;
  *                 header_size <= entry_offset < image_size. Hypervisor: called on
- *                 every online CPU as  int entry(unsigned int cpu, __u64 percpu_phys)
- *                 (System V ABI, returns 0 or a negative errno). RTOS: the 64-bit
- *                 entry the AP start trampoline jumps to.
+ *                 every online CPU as crtos_hv_entry_t below (System V ABI, returns 0
+ *                 or a negative errno). RTOS: the 64-bit entry the AP start
+ *                 trampoline jumps to.
  *   percpu_size   bytes of per-CPU data (stack, VMXON region, VMCS) the image needs,
  *                 a multiple of 4096, placed after the image in its range:
  *                 image_size rounded up to 4 KiB + percpu_size * nr_cpu_ids must fit.
@@ -81,21 +84,28 @@ struct crtos_image_header {
 #define CRTOS_CHECKSUM_OFFSET 40
 
 /* Why an image was refused: the module writes one of these into
- * crtos_image_arg.reject_reason next to its -EINVAL, so the tool can name the check. */
+ * crtos_image_arg.reject_reason next to its -EINVAL, so the tool can name the check.
+ * One list, X(NAME, number, short name): the enum below and the module's log names
+ * are built from it (the tool's sentences are in crates/crtos-abi). */
+#define CRTOS_REJECT_REASONS(X)                                                 \
+	X(NONE,        0,  "none")                                              \
+	X(TOO_SMALL,   1,  "too-small")   /* buffer shorter than the header */  \
+	X(MAGIC,       2,  "magic")                                             \
+	X(VERSION,     3,  "version")                                           \
+	X(HEADER_SIZE, 4,  "header-size")                                       \
+	X(IMAGE_SIZE,  5,  "image-size")  /* image_size != buffer size */       \
+	X(TOO_BIG,     6,  "too-big")     /* image + per-CPU data do not fit */ \
+	X(ENTRY,       7,  "entry")       /* entry_offset outside the body */   \
+	X(PERCPU,      8,  "percpu")      /* percpu_size not a multiple of 4096 */ \
+	X(CHECKSUM,    9,  "checksum")                                          \
+	X(FLAGS,       10, "flags")       /* flags or reserved not zero */      \
+	X(NOT_CODE,    11, "not-code")    /* hypervisor: entry is not ENDBR64 */
+
+#define CRTOS_REJECT_ENUM_ENTRY(name, value, text) CRTOS_REJECT_##name = value,
 enum crtos_reject_reason {
-	CRTOS_REJECT_NONE = 0,
-	CRTOS_REJECT_TOO_SMALL,         /* buffer shorter than the header */
-	CRTOS_REJECT_MAGIC,
-	CRTOS_REJECT_VERSION,
-	CRTOS_REJECT_HEADER_SIZE,
-	CRTOS_REJECT_IMAGE_SIZE,        /* image_size != buffer size */
-	CRTOS_REJECT_TOO_BIG,           /* image + per-CPU data do not fit the range */
-	CRTOS_REJECT_ENTRY,             /* entry_offset outside the image body */
-	CRTOS_REJECT_PERCPU,            /* percpu_size not a multiple of 4096 */
-	CRTOS_REJECT_CHECKSUM,
-	CRTOS_REJECT_FLAGS,             /* flags or reserved not zero */
-	CRTOS_REJECT_NOT_CODE,          /* hypervisor: the entry is not an ENDBR64 instruction */
+	CRTOS_REJECT_REASONS(CRTOS_REJECT_ENUM_ENTRY)
 };
+#undef CRTOS_REJECT_ENUM_ENTRY
 
 /* ------------------------------------------------------------------ ioctls
  * Device node: /dev/crtos (misc device). Images come from a user buffer (see
@@ -115,6 +125,26 @@ enum crtos_state {
 };
 
 #define CRTOS_ABI_VERSION 1
+
+/* ------------------------------------------------------------------ hypervisor
+ * Hypercalls: VMCALL with RAX = number, RDI/RSI/RDX = arguments, the result in RAX
+ * (a negative errno on error: -ENOSYS for an unknown number, -EPERM from user mode,
+ * -EFAULT for a bad buffer).
+ */
+enum crtos_hypercall {
+	CRTOS_HC_DISABLE = 0,           /* leave VMX on the calling CPU */
+	CRTOS_HC_START_RTOS = 1,        /* lab 2 */
+	CRTOS_HC_NOTIFY = 2,            /* lab 3 */
+	CRTOS_HC_QUERY = 3,             /* RAX = version; RDI != 0: statistics written there */
+};
+
+/* The hypervisor image's entry, called by the module on every online CPU at once
+ * (on_each_cpu, interrupts off). It returns 0 in VMX non-root operation: from then on
+ * that CPU runs Linux as a guest. On failure every CPU backs out (all or none) and it
+ * returns a negative errno. hv_phys/hv_size/hv_virt: the hypervisor's range and
+ * where the module mapped it. */
+typedef int (*crtos_hv_entry_t)(__u64 cpu, __u64 online_cpus, __u64 max_cpus,
+				 __u64 hv_phys, __u64 hv_size, __u64 hv_virt);
 
 /* The driver's own view: always answers, with or without a hypervisor. */
 struct crtos_status {

@@ -55,14 +55,6 @@ int crtos_hv_query(struct crtos_query __user *uarg);
 int crtos_hv_raw_hypercall(struct crtos_hypercall_arg __user *uarg);
 void crtos_cpu_features(u64 *vmx_cpus, u64 *uintr_cpus);
 
-/* Hypercall numbers (DESIGN.md section 4): VMCALL with RAX = number. */
-enum crtos_hypercall {
-	CRTOS_HC_DISABLE = 0,
-	CRTOS_HC_START_RTOS = 1,
-	CRTOS_HC_NOTIFY = 2,
-	CRTOS_HC_QUERY = 3,
-};
-
 /* rtos.c */
 int crtos_rtos_start(struct crtos_image_arg __user *uarg);
 

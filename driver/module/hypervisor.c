@@ -19,20 +19,12 @@
 
 #include "crtos_module.h"
 
-static const char *const crtos_reject_text[] = {
-	[CRTOS_REJECT_NONE] = "accepted",
-	[CRTOS_REJECT_TOO_SMALL] = "shorter than its header",
-	[CRTOS_REJECT_MAGIC] = "wrong magic",
-	[CRTOS_REJECT_VERSION] = "unknown header version",
-	[CRTOS_REJECT_HEADER_SIZE] = "wrong header_size",
-	[CRTOS_REJECT_IMAGE_SIZE] = "image_size differs from the buffer size",
-	[CRTOS_REJECT_TOO_BIG] = "image and per-CPU data do not fit the range",
-	[CRTOS_REJECT_ENTRY] = "entry_offset outside the image body",
-	[CRTOS_REJECT_PERCPU] = "percpu_size not a multiple of 4096",
-	[CRTOS_REJECT_CHECKSUM] = "checksum mismatch",
-	[CRTOS_REJECT_FLAGS] = "flags or reserved fields not zero",
-	[CRTOS_REJECT_NOT_CODE] = "the entry is not an ENDBR64 instruction",
+/* The short names of crtos.h's CRTOS_REJECT_REASONS, for the log line. */
+#define CRTOS_REJECT_NAME_ENTRY(name, value, text) [value] = text,
+static const char *const crtos_reject_name[] = {
+	CRTOS_REJECT_REASONS(CRTOS_REJECT_NAME_ENTRY)
 };
+#undef CRTOS_REJECT_NAME_ENTRY
 
 /* zlib's CRC-32 of the image with the checksum field read as zero. */
 static u32 crtos_image_crc(const u8 *data, u64 size)
@@ -130,7 +122,7 @@ int crtos_image_copy_in(struct crtos_image_arg __user *uarg, const char *magic,
 	crtos_image_free(img);
 
 reject:
-	pr_info("crtos: %.8s image refused: %s\n", magic, crtos_reject_text[reason]);
+	pr_info("crtos: %.8s image refused [reason: %s]\n", magic, crtos_reject_name[reason]);
 	if (put_user((u32)reason, &uarg->reject_reason))
 		return -EFAULT;
 	return -EINVAL;
@@ -141,8 +133,8 @@ err_free:
 }
 
 /*
- * DESIGN.md section 4: VMCALL with RAX = number, RDI/RSI/RDX = arguments, result in
- * RAX. Only valid while a hypervisor runs: on bare metal VMCALL raises #UD, so every
+ * crtos.h, enum crtos_hypercall: VMCALL with RAX = number, RDI/RSI/RDX = arguments,
+ * result in RAX. Only valid while a hypervisor runs: on bare metal VMCALL raises #UD, so every
  * caller checks crtos_state first.
  */
 long crtos_hv_hypercall(u64 nr, u64 arg0, u64 arg1, u64 arg2)
@@ -156,18 +148,7 @@ long crtos_hv_hypercall(u64 nr, u64 arg0, u64 arg1, u64 arg2)
 	return ret;
 }
 
-/*
- * The hypervisor's entry (hypervisor/src/entry.rs), called on every online CPU:
- *
- *   int entry(u64 cpu, u64 online_cpus, u64 max_cpus, u64 hv_phys, u64 hv_size,
- *             u64 hv_virt);
- *
- * It returns 0 in VMX non-root operation: from then on that CPU runs Linux as a guest.
- * On failure every CPU backs out (all or none) and it returns a negative errno.
- */
-typedef int (*crtos_hv_entry_t)(u64 cpu, u64 online_cpus, u64 max_cpus, u64 hv_phys,
-				 u64 hv_size, u64 hv_virt);
-
+/* The hypervisor's entry: crtos_hv_entry_t in crtos.h (hypervisor/src/entry.rs). */
 struct crtos_hv_call {
 	crtos_hv_entry_t entry;
 	void *virt;
@@ -263,7 +244,14 @@ static int crtos_hv_enter(const struct crtos_image *img)
 		goto err_unmap;
 	}
 
-	/* No CPU may come or go while the hypervisor takes them all (as in Jailhouse). */
+	/*
+	 * No CPU may come or go while the hypervisor runs: a CPU brought online would
+	 * run Linux outside it, one taken offline would be lost to it (the hypervisor
+	 * keeps no state for a CPU that parks). So hot-plug is blocked from here until
+	 * DISABLE; an offline or online attempt meanwhile fails with EBUSY. The read
+	 * lock keeps the set of CPUs still while on_each_cpu() enters them.
+	 */
+	cpu_hotplug_disable();
 	cpus_read_lock();
 	c.online_cpus = num_online_cpus();
 	on_each_cpu(crtos_hv_enter_cpu, &c, 1);
@@ -287,13 +275,15 @@ static int crtos_hv_enter(const struct crtos_image *img)
 	if (err) {
 		pr_err("crtos: the hypervisor did not start (%d on at least one CPU): see its log lines above\n",
 		       err);
-		goto err_unmap;
+		goto err_hotplug;
 	}
 	crtos_hv_exec = c.virt;
-	pr_info("crtos: hypervisor running on %llu CPUs; Linux continues as its guest\n",
+	pr_info("crtos: hypervisor running on %llu CPUs; Linux continues as its guest (CPU hot-plug blocked until disable)\n",
 		c.online_cpus);
 	return 0;
 
+err_hotplug:
+	cpu_hotplug_enable();
 err_unmap:
 	vunmap(c.virt);
 	return err;
@@ -346,6 +336,7 @@ int crtos_hv_disable(void)
 	}
 	vunmap(crtos_hv_exec);
 	crtos_hv_exec = NULL;
+	cpu_hotplug_enable();
 	crtos_state = CRTOS_STATE_DISABLED;
 	module_put(THIS_MODULE);
 	pr_info("crtos: hypervisor disabled; Linux runs on bare metal\n");

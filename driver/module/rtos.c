@@ -13,6 +13,20 @@
 
 #include "crtos_module.h"
 
+/*
+ * Takes `cpu` offline (or back online): the one hot-plug step the driver makes itself
+ * while hot-plug is blocked for everyone else (hypervisor.c, crtos_hv_enter).
+ */
+static int crtos_hand_over_cpu(unsigned int cpu, bool online)
+{
+	int err;
+
+	cpu_hotplug_enable();
+	err = online ? add_cpu(cpu) : remove_cpu(cpu);
+	cpu_hotplug_disable();
+	return err;
+}
+
 int crtos_rtos_start(struct crtos_image_arg __user *uarg)
 {
 	struct crtos_image img;
@@ -35,7 +49,7 @@ int crtos_rtos_start(struct crtos_image_arg __user *uarg)
 
 	/* The RTOS cell gets the last CPU; Linux keeps the others. */
 	cpu = cpumask_last(cpu_online_mask);
-	err = remove_cpu(cpu);
+	err = crtos_hand_over_cpu(cpu, false);
 	if (err)
 		goto out_free;
 
@@ -55,7 +69,7 @@ int crtos_rtos_start(struct crtos_image_arg __user *uarg)
 	goto out_free;
 
 err_online_cpu:
-	add_cpu(cpu);
+	crtos_hand_over_cpu(cpu, true);
 out_free:
 	crtos_image_free(&img);
 	return err;

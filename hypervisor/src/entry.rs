@@ -1,23 +1,24 @@
 //! How every CPU enters the hypervisor: the driver calls `hv_entry` on each online CPU
 //! (from `on_each_cpu`, interrupts off), in Linux's context, through the virtual
-//! address where it mapped the hypervisor's range.
+//! address where it mapped the hypervisor's range. Its C type is `crtos_hv_entry_t`
+//! in driver/include/crtos.h:
 //!
 //! ```c
 //! int hv_entry(u64 cpu, u64 online_cpus, u64 max_cpus, u64 hv_phys, u64 hv_size, u64 hv_virt);
 //! ```
 //!
-//! The stub saves Linux's callee-saved registers, applies the image's relocations
-//! (first CPU only: the image is linked at 0 and runs wherever the driver mapped it),
-//! switches to this CPU's hypervisor stack and calls [`crate::hv_main`]. On success
-//! `hv_main` never returns: VMLAUNCH resumes Linux *as a guest* at the driver's return
-//! address, with the stack pointer and callee-saved registers the driver expects after
-//! the call, and RAX = 0: for Linux, `hv_entry` returned 0. (Not a single instruction of
-//! the hypervisor runs in the guest: its memory is closed to Linux.) On failure it
-//! returns a negative errno, which goes back to the driver the ordinary way.
+//! The stub saves Linux's registers, applies the image's relocations (first CPU only:
+//! the image is linked at 0 and runs wherever the driver mapped it), switches to this
+//! CPU's hypervisor stack and calls [`crate::hv_main`]. On success `hv_main` never
+//! returns: VMLAUNCH resumes Linux *as a guest* at the driver's return address, with
+//! the registers saved here and RAX = 0: for Linux, `hv_entry` returned 0. (No
+//! hypervisor instruction runs in the guest: its memory is closed to Linux.) On
+//! failure it returns a negative errno, which reaches the driver the ordinary way.
 
-use core::arch::global_asm;
+use crate::regs::GeneralRegisters;
 
-/// The entry arguments, plus where Linux resumes; built on Linux's stack by the stub.
+/// The entry arguments, plus where Linux resumes; built on Linux's stack by the stub,
+/// lowest address first.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct EntryArgs {
@@ -30,36 +31,52 @@ pub struct EntryArgs {
     /// Linux's RSP and RIP once `hv_entry` has returned to the driver.
     pub linux_rsp: u64,
     pub linux_rip: u64,
+    /// Keeps the stack 16-byte aligned for the stub's calls.
     _align: u64,
-    /// The driver's callee-saved registers, as `hv_entry` found them.
-    pub r15: u64,
-    pub r14: u64,
-    pub r13: u64,
-    pub r12: u64,
-    pub rbx: u64,
-    pub rbp: u64,
+    /// Linux's registers as `hv_entry` found them: the guest's at VMLAUNCH.
+    pub linux_regs: GeneralRegisters,
+}
+
+impl EntryArgs {
+    /// Arguments as the driver passes them, for the host unit tests.
+    #[cfg(test)]
+    pub fn for_test(cpu: u64, online: u64, max: u64, phys: u64, size: u64, virt: u64) -> Self {
+        EntryArgs {
+            cpu,
+            online_cpus: online,
+            max_cpus: max,
+            hv_phys: phys,
+            hv_size: size,
+            hv_virt: virt,
+            linux_rsp: 0,
+            linux_rip: 0,
+            _align: 0,
+            linux_regs: GeneralRegisters::default(),
+        }
+    }
 }
 
 /// 0 = not relocated, 1 = a CPU is relocating, 2 = done, 3 = failed.
+#[cfg(not(test))]
 #[no_mangle]
 static mut HV_RELOCATION_STATE: u32 = 0;
 
-global_asm!(
-    r#"
+// Only in the image: a host test build has neither the linker script's symbols nor a
+// driver to call it.
+#[cfg(not(test))]
+core::arch::global_asm!(
+    "
     .section .text
     .global hv_entry
 hv_entry:
     endbr64                         # a valid indirect-call target where IBT is on
-    push rbp
-    push rbx
-    push r12
-    push r13
-    push r14
-    push r15
-    mov r12, rsp                    # Linux's stack with its callee-saved registers
-    sub rsp, 8                      # EntryArgs._align: 16-byte alignment for the calls
-    push qword ptr [r12 + 48]       # EntryArgs.linux_rip: the driver's return address
-    lea rax, [r12 + 56]
+    ",
+    push_general_registers!(),      // EntryArgs.linux_regs
+    "
+    mov r12, rsp                    # Linux's stack, its registers on top
+    sub rsp, 8                      # EntryArgs._align
+    push qword ptr [r12 + {regs_size}]  # EntryArgs.linux_rip: the driver's return address
+    lea rax, [r12 + {regs_size} + 8]
     push rax                        # EntryArgs.linux_rsp: after that `ret`
     push r9                         # hv_virt
     push r8                         # hv_size
@@ -79,16 +96,14 @@ hv_entry:
     mov rdi, r13
     call hv_main                    # returns only on failure: rax = -errno
     jmp 4f
-1:  mov rax, -8                     # -ENOEXEC: a relocation the stub cannot apply
+1:  mov rax, {enoexec}              # a relocation the stub cannot apply
     jmp 4f
-2:  mov rax, -22                    # -EINVAL: bad entry arguments
+2:  mov rax, {einval}               # bad entry arguments
 4:  mov rsp, r12
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop rbx
-    pop rbp
+    mov [rsp], rax                  # the return value, in the saved RAX
+    ",
+    pop_general_registers!(),
+    "
     ret
 
     # Adds the load address to every R_X86_64_RELATIVE relocation, once.
@@ -124,5 +139,11 @@ hv_relocate:
     jb 7b
     sub eax, 2                      # 2 -> 0 (ok), 3 -> 1 (failed)
     ret
-"#
+    ",
+    regs_size = const crate::regs::GENERAL_REGISTERS_SIZE,
+    enoexec = const crtos_abi::Errno::NoExec.negative(),
+    einval = const crtos_abi::Errno::Inval.negative(),
 );
+
+// The stub's `mov [rsp], rax` stores the return value into the saved RAX.
+const _: () = assert!(core::mem::offset_of!(GeneralRegisters, rax) == 0);

@@ -12,8 +12,14 @@
 //!                               VMLAUNCH ─► Linux resumes as a guest
 //! VM exit ─► vmexit_handler (vmx/vmexit.rs) ─► CPUID / VMCALL (lab 1) / CR / MSR / EPT ...
 //! ```
-#![no_std]
+// Unit tests of the logic that needs no VMX run on the host, with std
+// (`cargo test -p hypervisor --no-default-features --lib`).
+#![cfg_attr(not(test), no_std)]
+// The exit and entry paths are reached only from the image's assembly.
+#![cfg_attr(test, allow(dead_code))]
 
+#[macro_use]
+pub mod regs;
 pub mod config;
 pub mod entry;
 pub mod guest_memory;
@@ -28,35 +34,21 @@ pub mod vmx;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 use baremetal::println;
+use crtos_abi::Errno;
 use entry::EntryArgs;
 use layout::Region;
 use percpu::PerCpu;
 use spin::Mutex;
-use vmx::vcpu::{hv_vmexit_entry, hv_vmlaunch, GeneralRegisters};
-use vmx::{ept, guest_state, vmcs, vmexit, vmxon, VmxError};
-
-/// Linux errno values `hv_entry` returns (negated).
-const EIO: i64 = 5;
-const ENOMEM: i64 = 12;
-const ENODEV: i64 = 19;
-const ETIMEDOUT: i64 = 110;
+use vmx::vcpu::{hv_vmexit_entry, hv_vmlaunch};
+use vmx::{ept, guest_state, vmcs, vmexit, vmx_off, vmxon, VmxError};
 
 /// What the first CPU sets up for all of them.
 #[derive(Clone, Copy, Default)]
 pub struct Globals {
     pub host_cr3: u64,
-    pub eptp: u64,
-    /// The frame lent to Linux in place of closed memory (see vmexit.rs).
-    pub scratch_phys: u64,
-    pub scratch_virt: u64,
 }
 
-static GLOBALS: Mutex<Globals> = Mutex::new(Globals {
-    host_cr3: 0,
-    eptp: 0,
-    scratch_phys: 0,
-    scratch_virt: 0,
-});
+static GLOBALS: Mutex<Globals> = Mutex::new(Globals { host_cr3: 0 });
 
 pub fn globals() -> Globals {
     *GLOBALS.lock()
@@ -84,12 +76,15 @@ fn wait_for(done: impl Fn() -> bool) -> bool {
     false
 }
 
+// The two functions `hv_entry` calls (entry.rs), which exists in the image only.
+#[cfg(not(test))]
 #[no_mangle]
 extern "C" fn hv_stack_top(args: &EntryArgs) -> u64 {
-    Region::from_args(args).map_or(0, |r| PerCpu::stack_top(&r, args.cpu))
+    Region::from_args(args).map_or(0, |r| PerCpu::entry_stack_top(&r, args.cpu))
 }
 
 /// Called by `hv_entry` on this CPU's hypervisor stack. Returns only on failure.
+#[cfg(not(test))]
 #[no_mangle]
 extern "C" fn hv_main(args: &EntryArgs) -> i64 {
     let region = Region::from_args(args).expect("checked by hv_stack_top");
@@ -97,7 +92,7 @@ extern "C" fn hv_main(args: &EntryArgs) -> i64 {
     let cpu = unsafe { PerCpu::of(&region, args.cpu) };
     let error = enter(cpu, &region, args);
     depart();
-    -error
+    error.negative()
 }
 
 /// Every CPU that leaves (failure or DISABLE) passes here; the last one resets the
@@ -115,7 +110,7 @@ pub(crate) fn depart() {
 
 // ANCHOR: enter
 /// Turns VMX on and launches Linux as a guest; returns an errno if anything fails.
-fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> i64 {
+fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> Errno {
     if ARRIVED.fetch_add(1, Ordering::AcqRel) == 0 {
         ONLINE.store(args.online_cpus, Ordering::Release);
         let state = match global_init(region) {
@@ -127,23 +122,22 @@ fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> i64 {
         };
         INIT_STATE.store(state, Ordering::Release);
     } else if !wait_for(|| INIT_STATE.load(Ordering::Acquire) != INIT_PENDING) {
-        return ETIMEDOUT;
+        return Errno::TimedOut;
     }
     if INIT_STATE.load(Ordering::Acquire) != INIT_DONE {
-        return ENOMEM;
+        return Errno::NoMem;
     }
 
-    cpu.cpu = args.cpu;
-    cpu.region = *region;
-    cpu.entry = *args;
-    cpu.exits = [0; percpu::EXIT_REASONS];
-    cpu.denied_accesses = 0;
-    cpu.lent_page = None;
+    init_cpu(cpu, region, args);
 
-    // Phase 1, every CPU: VMX on. All CPUs or none: one that cannot makes all back out.
+    // Phase 1, every CPU: its EPT, then VMX on. All CPUs or none: one that cannot
+    // makes all back out.
     let vmxon_phys = cpu.phys(cpu.vmxon_region.as_ptr());
-    // SAFETY: this CPU's own VMXON region.
-    let on = vmxon::check_vmx_support()
+    let on = ept::Ept::build(region, layout::closed_to_linux(region))
+        .map(|ept| cpu.ept = ept)
+        .map_err(VmxError::OutOfMemory)
+        .and_then(|()| vmxon::check_vmx_support())
+        // SAFETY: this CPU's own VMXON region.
         .and_then(|()| unsafe { vmxon::enter_vmx_operation(&mut cpu.vmxon_region, vmxon_phys) });
     if let Err(e) = on {
         println!("[hv] cpu {}: cannot turn VMX on: {e:?}", args.cpu);
@@ -158,8 +152,9 @@ fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> i64 {
             vmx_off();
         }
         return match on {
-            Err(VmxError::NotSupported) | Err(VmxError::DisabledByFirmware) => ENODEV,
-            _ => EIO,
+            Err(VmxError::NotSupported) | Err(VmxError::DisabledByFirmware) => Errno::NoDev,
+            Err(VmxError::OutOfMemory(_)) => Errno::NoMem,
+            _ => Errno::Io,
         };
     }
 
@@ -167,49 +162,37 @@ fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> i64 {
     if let Err(e) = setup_vmcs(cpu, args) {
         println!("[hv] cpu {}: VMCS set-up failed: {e:?}", args.cpu);
         vmx_off();
-        return EIO;
+        return Errno::Io;
     }
     println!("[hv] cpu {}: VMX on, resuming Linux as a guest", args.cpu);
-    // RAX = 0: for the driver, hv_entry returns 0; the rest as the calling convention
-    // requires after a call.
-    let mut regs = GeneralRegisters::default();
-    (regs.rbx, regs.rbp, regs.r12) = (args.rbx, args.rbp, args.r12);
-    (regs.r13, regs.r14, regs.r15) = (args.r13, args.r14, args.r15);
-    // SAFETY: the VMCS is complete; on success this does not return.
-    unsafe { hv_vmlaunch(&regs) };
-    let error = vmcs::read(x86::vmx::vmcs::ro::VM_INSTRUCTION_ERROR);
-    println!(
-        "[hv] cpu {}: VMLAUNCH failed: VM-instruction error {error}",
-        args.cpu
-    );
-    // Our GDT, IDT and TR are loaded by now: go back the way DISABLE does.
-    vmx::leave::leave_vmx(&regs, cpu, (-EIO) as u64)
+    // Linux's registers at the call, and RAX = 0: for the driver, hv_entry returned 0.
+    // They go at the top of this CPU's host stack, where the VM-exit stub keeps them.
+    let regs = cpu.guest_registers();
+    *regs = args.linux_regs;
+    regs.rax = 0;
+    // SAFETY: the VMCS is complete; a failed VMLAUNCH ends in vmlaunch_failed.
+    unsafe { hv_vmlaunch(regs) }
 }
 // ANCHOR_END: enter
 
-fn vmx_off() {
-    // SAFETY: this CPU is in VMX operation with no guest running.
-    unsafe {
-        let _ = x86::bits64::vmx::vmxoff();
-        core::arch::asm!("mov rax, cr4", "and rax, ~(1 << 13)", "mov cr4, rax", out("rax") _, options(nostack));
-    }
+/// This CPU's record, fresh for this enable.
+fn init_cpu(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) {
+    cpu.cpu = args.cpu;
+    cpu.region = *region;
+    cpu.entry = *args;
+    cpu.guest_memory = guest_memory::GuestPhysMemory::of_linux(region);
+    cpu.scratch.fill(0xFF);
+    cpu.exits = [0; percpu::EXIT_REASONS];
+    cpu.denied_accesses = 0;
+    cpu.lent_pages = [None; percpu::LENT_PAGES];
 }
 
-/// The first CPU: console, heap and frames, the scratch frame, host page table, EPT.
+/// The first CPU: console, heap and frames, host page table.
 fn global_init(region: &Region) -> Result<(), &'static str> {
     baremetal::serial::attach();
     memory::init(region)?;
-    let (scratch_phys, scratch) = memory::alloc_frame().ok_or("no scratch frame")?;
-    // SAFETY: a fresh frame of ours.
-    unsafe { core::ptr::write_bytes(scratch, 0xFF, 4096) };
     let host_cr3 = paging::build_host_page_table(region)?;
-    let eptp = ept::build(region, layout::closed_to_linux(region))?;
-    *GLOBALS.lock() = Globals {
-        host_cr3,
-        eptp,
-        scratch_phys,
-        scratch_virt: scratch as u64,
-    };
+    *GLOBALS.lock() = Globals { host_cr3 };
     println!(
         "[hv] crtos-lab hypervisor v{}: range {:#x}+{:#x}, {} frames left",
         config::HV_VERSION,
@@ -232,10 +215,12 @@ fn setup_vmcs(cpu: &mut PerCpu, args: &EntryArgs) -> Result<(), VmxError> {
     // replaces with the hypervisor's own (the host state).
     guest_state::setup_guest_state(args.linux_rsp, args.linux_rip)?;
     baremetal::interrupts::init_cpu(args.cpu as usize);
+    // From here on an NMI reaches the hypervisor's IDT, not Linux's: hand it back.
+    baremetal::interrupts::set_nmi_handler(vmx::nmi::on_host_nmi);
 
     vmexit::fill_msr_bitmap(&mut cpu.msr_bitmap);
     let g = globals();
-    vmcs::setup_controls(cpu.phys(cpu.msr_bitmap.as_ptr()), g.eptp)?;
+    vmcs::setup_controls(cpu.phys(cpu.msr_bitmap.as_ptr()), cpu.ept.pointer())?;
     let stack_top = PerCpu::stack_top(&cpu.region, cpu.cpu);
     // SAFETY: the slot above the host stack holds this CPU's PerCpu for the exit stub.
     unsafe { (stack_top as *mut u64).write(cpu as *mut PerCpu as u64) };

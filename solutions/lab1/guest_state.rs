@@ -59,104 +59,73 @@ fn segment(selector: u16, gdt_base: u64) -> Segment {
     }
 }
 
-fn selectors() -> [u16; 8] {
-    let (es, cs, ss, ds, fs, gs, ldtr, tr): (u16, u16, u16, u16, u16, u16, u16, u16);
-    // SAFETY: reading segment registers has no side effect.
-    unsafe {
-        asm!("mov {0:x}, es", "mov {1:x}, cs", "mov {2:x}, ss", "mov {3:x}, ds",
-             "mov {4:x}, fs", "mov {5:x}, gs", "sldt {6:x}", "str {7:x}",
-             out(reg) es, out(reg) cs, out(reg) ss, out(reg) ds, out(reg) fs, out(reg) gs,
-             out(reg) ldtr, out(reg) tr, options(nomem, nostack, preserves_flags));
-    }
-    [es, cs, ss, ds, fs, gs, ldtr, tr]
+/// Writes one segment register's four guest fields: `$read` is the instruction that
+/// reads its live selector (`mov {0:x}, es`, `sldt {0:x}`, `str {0:x}`), and the four
+/// fields are named next to it, so a register cannot be paired with another's fields.
+/// (After RVM1.5's `set_guest_segment!`.)
+macro_rules! set_guest_segment {
+    ($read:literal => $selector:ident, $base:ident, $limit:ident, $rights:ident) => {{
+        let selector: u16;
+        // SAFETY: reading a segment register has no side effect.
+        unsafe { asm!($read, out(reg) selector, options(nomem, nostack, preserves_flags)) };
+        let s = segment(selector, sgdt().base.as_u64());
+        vmcs::write(guest::$selector, s.selector as u64)?;
+        vmcs::write(guest::$base, s.base)?;
+        vmcs::write(guest::$limit, s.limit as u64)?;
+        vmcs::write(guest::$rights, s.access_rights)?;
+    }};
 }
 
 /// Fills the guest-state area from this CPU's registers, so that the guest resumes at
 /// `rip` with stack `rsp` in exactly the state the CPU has now.
 pub fn setup_guest_state(rsp: u64, rip: u64) -> Result<(), VmxError> {
-    vmcs::write(guest::CR0, Cr0::read_raw())?;
-    vmcs::write(
-        guest::CR3,
-        Cr3::read_raw().0.start_address().as_u64() | Cr3::read_raw().1 as u64,
-    )?;
-    vmcs::write(guest::CR4, Cr4::read_raw())?; // VMXE included: VMX requires it
-                                               // SAFETY: reading DR7 has no side effect.
-    vmcs::write(guest::DR7, unsafe { x86::debugregs::dr7() }.0 as u64)?;
+    set_control_registers()?;
     vmcs::write(guest::RSP, rsp)?;
     vmcs::write(guest::RIP, rip)?;
     vmcs::write(guest::RFLAGS, x86_64::registers::rflags::read_raw())?;
+    set_segments()?;
+    set_descriptor_tables()?;
+    set_msrs()?;
+    set_non_register_state()
+}
 
-    let gdt = sgdt();
-    let fields = [
-        (
-            guest::ES_SELECTOR,
-            guest::ES_BASE,
-            guest::ES_LIMIT,
-            guest::ES_ACCESS_RIGHTS,
-        ),
-        (
-            guest::CS_SELECTOR,
-            guest::CS_BASE,
-            guest::CS_LIMIT,
-            guest::CS_ACCESS_RIGHTS,
-        ),
-        (
-            guest::SS_SELECTOR,
-            guest::SS_BASE,
-            guest::SS_LIMIT,
-            guest::SS_ACCESS_RIGHTS,
-        ),
-        (
-            guest::DS_SELECTOR,
-            guest::DS_BASE,
-            guest::DS_LIMIT,
-            guest::DS_ACCESS_RIGHTS,
-        ),
-        (
-            guest::FS_SELECTOR,
-            guest::FS_BASE,
-            guest::FS_LIMIT,
-            guest::FS_ACCESS_RIGHTS,
-        ),
-        (
-            guest::GS_SELECTOR,
-            guest::GS_BASE,
-            guest::GS_LIMIT,
-            guest::GS_ACCESS_RIGHTS,
-        ),
-        (
-            guest::LDTR_SELECTOR,
-            guest::LDTR_BASE,
-            guest::LDTR_LIMIT,
-            guest::LDTR_ACCESS_RIGHTS,
-        ),
-        (
-            guest::TR_SELECTOR,
-            guest::TR_BASE,
-            guest::TR_LIMIT,
-            guest::TR_ACCESS_RIGHTS,
-        ),
-    ];
-    for ((sel_f, base_f, limit_f, ar_f), selector) in fields.into_iter().zip(selectors()) {
-        let s = segment(selector, gdt.base.as_u64());
-        vmcs::write(sel_f, s.selector as u64)?;
-        vmcs::write(base_f, s.base)?;
-        vmcs::write(limit_f, s.limit as u64)?;
-        vmcs::write(ar_f, s.access_rights)?;
-    }
+/// CR0, CR3 (with its PCID or flag bits), CR4 (VMXE included: VMX requires it), DR7.
+fn set_control_registers() -> Result<(), VmxError> {
+    vmcs::write(guest::CR0, Cr0::read_raw())?;
+    let (frame, low_bits) = Cr3::read_raw();
+    vmcs::write(guest::CR3, frame.start_address().as_u64() | low_bits as u64)?;
+    vmcs::write(guest::CR4, Cr4::read_raw())?;
+    // SAFETY: reading DR7 has no side effect.
+    vmcs::write(guest::DR7, unsafe { x86::debugregs::dr7() }.0 as u64)
+}
+
+/// The eight segment registers, each decoded from its descriptor in the live GDT.
+fn set_segments() -> Result<(), VmxError> {
+    set_guest_segment! { "mov {0:x}, es" => ES_SELECTOR, ES_BASE, ES_LIMIT, ES_ACCESS_RIGHTS }
+    set_guest_segment! { "mov {0:x}, cs" => CS_SELECTOR, CS_BASE, CS_LIMIT, CS_ACCESS_RIGHTS }
+    set_guest_segment! { "mov {0:x}, ss" => SS_SELECTOR, SS_BASE, SS_LIMIT, SS_ACCESS_RIGHTS }
+    set_guest_segment! { "mov {0:x}, ds" => DS_SELECTOR, DS_BASE, DS_LIMIT, DS_ACCESS_RIGHTS }
+    set_guest_segment! { "mov {0:x}, fs" => FS_SELECTOR, FS_BASE, FS_LIMIT, FS_ACCESS_RIGHTS }
+    set_guest_segment! { "mov {0:x}, gs" => GS_SELECTOR, GS_BASE, GS_LIMIT, GS_ACCESS_RIGHTS }
+    set_guest_segment! { "sldt {0:x}" => LDTR_SELECTOR, LDTR_BASE, LDTR_LIMIT, LDTR_ACCESS_RIGHTS }
+    set_guest_segment! { "str {0:x}" => TR_SELECTOR, TR_BASE, TR_LIMIT, TR_ACCESS_RIGHTS }
     // In 64-bit mode FS and GS bases live in MSRs, not in the descriptors.
     // SAFETY: reading architectural MSRs.
     unsafe {
         vmcs::write(guest::FS_BASE, rdmsr(IA32_FS_BASE))?;
-        vmcs::write(guest::GS_BASE, rdmsr(IA32_GS_BASE))?;
+        vmcs::write(guest::GS_BASE, rdmsr(IA32_GS_BASE))
     }
+}
 
+fn set_descriptor_tables() -> Result<(), VmxError> {
+    let (gdt, idt) = (sgdt(), sidt());
     vmcs::write(guest::GDTR_BASE, gdt.base.as_u64())?;
     vmcs::write(guest::GDTR_LIMIT, gdt.limit as u64)?;
-    let idt = sidt();
     vmcs::write(guest::IDTR_BASE, idt.base.as_u64())?;
-    vmcs::write(guest::IDTR_LIMIT, idt.limit as u64)?;
+    vmcs::write(guest::IDTR_LIMIT, idt.limit as u64)
+}
 
+fn set_msrs() -> Result<(), VmxError> {
     // SAFETY: reading architectural MSRs.
     unsafe {
         vmcs::write(guest::IA32_EFER_FULL, rdmsr(IA32_EFER))?;
@@ -164,12 +133,14 @@ pub fn setup_guest_state(rsp: u64, rip: u64) -> Result<(), VmxError> {
         vmcs::write(guest::IA32_DEBUGCTL_FULL, rdmsr(IA32_DEBUGCTL))?;
         vmcs::write(guest::IA32_SYSENTER_CS, rdmsr(IA32_SYSENTER_CS))?;
         vmcs::write(guest::IA32_SYSENTER_ESP, rdmsr(IA32_SYSENTER_ESP))?;
-        vmcs::write(guest::IA32_SYSENTER_EIP, rdmsr(IA32_SYSENTER_EIP))?;
+        vmcs::write(guest::IA32_SYSENTER_EIP, rdmsr(IA32_SYSENTER_EIP))
     }
+}
 
+/// The guest is running, with nothing pending and no shadow VMCS (SDM Vol. 3C §25.4.2).
+fn set_non_register_state() -> Result<(), VmxError> {
     vmcs::write(guest::ACTIVITY_STATE, 0)?; // active
     vmcs::write(guest::INTERRUPTIBILITY_STATE, 0)?;
     vmcs::write(guest::PENDING_DBG_EXCEPTIONS, 0)?;
-    vmcs::write(guest::LINK_PTR_FULL, u64::MAX)?; // no shadow VMCS
-    Ok(())
+    vmcs::write(guest::LINK_PTR_FULL, u64::MAX) // no shadow VMCS
 }

@@ -141,9 +141,30 @@ const EXCEPTION_NAMES: [&str; 32] = [
     "reserved 31",
 ];
 
+/// A handler for NMIs (vector 2), called with this CPU's index.
+pub type NmiHandler = fn(usize);
+
+static NMI_HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs `handler` for NMIs on every CPU; without one an NMI is a fatal exception.
+/// (A hypervisor hands NMIs that hit it back to its guest, whose NMIs they are.)
+pub fn set_nmi_handler(handler: NmiHandler) {
+    NMI_HANDLER.store(handler as usize, Ordering::Release);
+}
+
+const NMI_VECTOR: usize = 2;
+
 #[no_mangle]
 extern "C" fn interrupt_dispatch(frame: &mut TrapFrame) {
     let vector = frame.vector as usize;
+    if vector == NMI_VECTOR {
+        if let (f @ 1.., Some(cpu)) = (NMI_HANDLER.load(Ordering::Acquire), current_cpu()) {
+            // SAFETY: only `set_nmi_handler` stores here, always an `NmiHandler`.
+            let handler: NmiHandler = unsafe { core::mem::transmute::<usize, NmiHandler>(f) };
+            handler(cpu);
+            return;
+        }
+    }
     if vector < 32 {
         if let f @ 1.. = EXCEPTION_HOOK.load(Ordering::Acquire) {
             // SAFETY: only `set_exception_hook` stores here, always an `ExceptionHook`.
@@ -325,6 +346,16 @@ pub fn init_cpu(cpu: usize) {
             base: VirtAddr::from_ptr(idt.as_ptr()),
         });
     }
+}
+
+/// The index this CPU passed to [`init_cpu`], found by its GDT (each CPU has its own);
+/// `None` on a CPU whose tables are not ours.
+pub fn current_cpu() -> Option<usize> {
+    let base = x86_64::instructions::tables::sgdt().base.as_u64();
+    GDT.iter().position(|g| {
+        g.get()
+            .is_some_and(|(gdt, _)| gdt as *const GlobalDescriptorTable as u64 == base)
+    })
 }
 
 /// This CPU's kernel code, data and TSS selectors (after [`init_cpu`]).

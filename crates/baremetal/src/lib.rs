@@ -22,6 +22,7 @@ pub mod apic;
 pub mod boot;
 pub mod exit;
 pub mod interrupts;
+#[cfg(feature = "runtime")]
 pub mod mem;
 pub mod panic;
 pub mod pit;

@@ -84,6 +84,7 @@ pub fn flush() {
 
 /// Breaks a lock held by a CPU that will never release it (a panic inside `_print`):
 /// only the panic path calls this, just before it prints and powers off.
+#[cfg_attr(not(feature = "runtime"), allow(dead_code))] // the panic handler's
 pub(crate) fn force_unlock() {
     if SERIAL.is_locked() {
         // SAFETY: called on the way to power-off; a garbled line beats a silent hang.

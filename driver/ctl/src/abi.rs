@@ -2,47 +2,9 @@
 //! Sizes are checked at compile time; a field added on one side only breaks the build.
 
 pub use crtos_abi::{
-    ImageHeader, CHECKSUM_OFFSET, HEADER_SIZE, HV_MAGIC, HV_SIZE, IMAGE_VERSION, RTOS_MAGIC,
-    RTOS_SIZE,
+    ImageHeader, RejectReason, ABI_VERSION, CHECKSUM_OFFSET, HEADER_SIZE, HV_MAGIC, HV_SIZE,
+    IMAGE_VERSION, RTOS_MAGIC, RTOS_SIZE,
 };
-
-pub const ABI_VERSION: u32 = 1;
-
-/// `enum crtos_reject_reason`: why the driver refused an image (next to EINVAL).
-pub fn reject_reason_text(reason: u32) -> &'static str {
-    match reason {
-        1 => "the file is shorter than the 64-byte image header",
-        2 => "its magic is wrong: it is not an image of this kind (hypervisor images start with CRTOS-HV, RTOS images with CRTOS-RT)",
-        3 => "its header version is not the one this driver understands",
-        4 => "its header_size field is not 64",
-        5 => "its image_size field does not match the file's size (truncated or padded file?)",
-        6 => "the image and its per-CPU data do not fit in the reserved range",
-        7 => "its entry_offset does not point inside the image body",
-        8 => "its percpu_size is not a multiple of 4096",
-        9 => "its checksum does not match its contents (corrupted or edited after linking?)",
-        10 => "its flags or reserved header fields are not zero",
-        11 => "its entry is not an ENDBR64 instruction: it is not a hypervisor built by this project (build one with `make hypervisor`)",
-        _ => "the driver gave no reason",
-    }
-}
-
-/// Short names for the reasons, printed in brackets so scripts can match them.
-pub fn reject_reason_name(reason: u32) -> &'static str {
-    match reason {
-        1 => "too-small",
-        2 => "magic",
-        3 => "version",
-        4 => "header-size",
-        5 => "image-size",
-        6 => "too-big",
-        7 => "entry",
-        8 => "percpu",
-        9 => "checksum",
-        10 => "flags",
-        11 => "not-code",
-        _ => "none",
-    }
-}
 
 /// `struct crtos_image_arg`.
 #[repr(C)]

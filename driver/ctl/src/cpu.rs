@@ -120,7 +120,7 @@ pub fn bench(tag: &str) -> Result<(), String> {
     if hypervisor_signature().is_some() {
         // SAFETY: under the hypervisor (checked above).
         let null = cycles(N, || {
-            std::hint::black_box(unsafe { vmcall(3) });
+            std::hint::black_box(unsafe { vmcall(crtos_abi::HypercallCode::Query.into()) });
         });
         println!("bench: null hypercall (user-mode VMCALL) {under}: {null} TSC cycles{sep}{tag}");
     }

@@ -18,24 +18,9 @@ pub enum Op {
     ProbeRead,
 }
 
+/// The errno's C name (`EINVAL`), or "errno" for one outside crtos_abi::Errno.
 pub fn errno_name(errno: i32) -> &'static str {
-    match errno {
-        libc::EPERM => "EPERM",
-        libc::ENOENT => "ENOENT",
-        libc::EINTR => "EINTR",
-        libc::ENOMEM => "ENOMEM",
-        libc::EACCES => "EACCES",
-        libc::EFAULT => "EFAULT",
-        libc::EBUSY => "EBUSY",
-        libc::ENODEV => "ENODEV",
-        libc::EINVAL => "EINVAL",
-        libc::ENOTTY => "ENOTTY",
-        libc::EOPNOTSUPP => "EOPNOTSUPP",
-        libc::ENXIO => "ENXIO",
-        libc::EIO => "EIO",
-        libc::ENOSYS => "ENOSYS",
-        _ => "errno",
-    }
+    crtos_abi::Errno::try_from(errno).map_or("errno", |e| e.name())
 }
 
 pub fn explain(op: Op, error: &io::Error, reject_reason: u32) -> String {
@@ -45,8 +30,8 @@ pub fn explain(op: Op, error: &io::Error, reject_reason: u32) -> String {
     let sentence = match (op, errno) {
         (Op::Enable | Op::StartRtos, libc::EINVAL) => format!(
             "the driver refused the image: {}. Nothing was loaded and nothing changed [reason: {}]",
-            abi::reject_reason_text(reject_reason),
-            abi::reject_reason_name(reject_reason)
+            abi::RejectReason::from_driver(reject_reason).text(),
+            abi::RejectReason::from_driver(reject_reason)
         ),
         (Op::Enable, libc::EBUSY) => {
             "a hypervisor is already enabled; run `crtosctl disable` first".into()

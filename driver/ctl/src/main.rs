@@ -297,16 +297,11 @@ fn run(cli: Cli) -> Result<(), String> {
 
 fn print_exits(dev: &Device) -> Result<(), String> {
     cpu::pin_to(0)?;
-    let mut stats = crtos_abi::HvStats {
-        version: 0,
-        cpu: 0,
-        online_cpus: 0,
-        denied_accesses: 0,
-        exits: [0; crtos_abi::EXIT_REASONS],
-    };
-    // QUERY (3) with a buffer: the hypervisor walks this process's page tables to it.
+    let mut stats = crtos_abi::HvStats::default();
+    // QUERY with a buffer: the hypervisor walks this process's page tables to it.
+    let query = crtos_abi::HypercallCode::Query.into();
     let ret = dev
-        .hypercall(3, [&mut stats as *mut _ as u64, 0, 0])
+        .hypercall(query, [&mut stats as *mut _ as u64, 0, 0])
         .map_err(|e| explain(Op::Hypercall, &e, 0))?;
     if ret < 0 {
         return Err(format!("QUERY failed: {ret}{}", errno_suffix(ret)));

@@ -13,14 +13,14 @@ use core::arch::asm;
 use core::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 use baremetal::{println, smp};
+use crtos_abi::{Errno, ExitReason, HvStats, HypercallCode};
 use hypervisor::config::CPUID_SIGNATURE;
-use hypervisor::hypercall::HvStats;
 
 baremetal::entry!(main);
 
 /// The hypervisor's range: the same physical address the Linux guest reserves.
-const HV_PHYS: u64 = 0x1000_0000;
-const HV_SIZE: u64 = 16 << 20;
+const HV_PHYS: u64 = crtos_abi::RESERVED_BASE;
+const HV_SIZE: u64 = crtos_abi::HV_SIZE;
 const CYCLES: usize = 3;
 
 extern "C" {
@@ -68,7 +68,11 @@ fn enable(cpu: usize) -> i64 {
     unsafe { hv_entry(cpu as u64, online, online, HV_PHYS, HV_SIZE, HV_PHYS) }
 }
 
-fn vmcall(nr: u64, a0: u64) -> i64 {
+fn vmcall(code: HypercallCode, a0: u64) -> i64 {
+    raw_vmcall(code.into(), a0)
+}
+
+fn raw_vmcall(nr: u64, a0: u64) -> i64 {
     let ret: i64;
     // SAFETY: VMCALL under the hypervisor: a VM exit, answered in RAX.
     unsafe {
@@ -78,7 +82,14 @@ fn vmcall(nr: u64, a0: u64) -> i64 {
 }
 
 fn disable(_cpu: usize) -> i64 {
-    vmcall(0, 0)
+    vmcall(HypercallCode::Disable, 0)
+}
+
+/// This CPU's statistics (QUERY with a buffer).
+fn stats() -> Option<HvStats> {
+    let mut stats = HvStats::default();
+    let ok = vmcall(HypercallCode::Query, &mut stats as *mut HvStats as u64) >= 0;
+    ok.then_some(stats)
 }
 
 fn signature() -> [u8; 12] {
@@ -127,7 +138,7 @@ fn bench(cpus: usize, nonce: &str) {
         core::hint::black_box(core::arch::x86_64::__cpuid(0));
     });
     let hypercall = cycles(N, || {
-        core::hint::black_box(vmcall(3, 0));
+        core::hint::black_box(vmcall(HypercallCode::Query, 0));
     });
     println!("bench: CPUID on bare metal: {bare} cycles nonce={nonce}");
     println!(
@@ -135,15 +146,104 @@ fn bench(cpus: usize, nonce: &str) {
         guest as f64 / bare.max(1) as f64
     );
     println!("bench: null hypercall (QUERY): {hypercall} cycles nonce={nonce}");
-    let mut stats = core::mem::MaybeUninit::<HvStats>::zeroed();
-    vmcall(3, stats.as_mut_ptr() as u64);
-    // SAFETY: zeroed, then written by the hypervisor.
-    let stats = unsafe { stats.assume_init() };
+    let stats = stats().unwrap_or_default();
     for (reason, &count) in stats.exits.iter().enumerate().filter(|(_, &c)| c > 0) {
         let name = crtos_abi::exit_reason_name(reason).unwrap_or("other");
         println!("bench: VM exits on cpu 0, {name}: {count} nonce={nonce}");
     }
     on_each_cpu(disable, cpus);
+}
+
+// ---------------------------------------------------------------- closed memory
+// Every CPU reads and writes closed memory at the same time, so that one CPU's denied
+// access is served while another's is. Each access must read all-ones, be denied
+// (counted in that CPU's statistics) and leave memory as it was.
+
+const HAMMER_ROUNDS: u64 = 64;
+/// What the writes store: a tag no hypervisor or firmware value carries.
+const HAMMER_TAG: u64 = 0x5EED_0000_0000_0000;
+
+/// The closed words CPU `cpu` touches: one every CPU shares in the hypervisor's range,
+/// one shared in the RTOS's range (closed, never written by anyone), and its own.
+fn closed_words(cpu: usize) -> [*mut u64; 3] {
+    let rtos = HV_PHYS + HV_SIZE;
+    [
+        (HV_PHYS + HV_SIZE - 0x1000 + 0x80) as *mut u64,
+        (rtos + 0x100) as *mut u64,
+        (rtos + 0x1000 * (cpu as u64 + 1) + 0x10) as *mut u64,
+    ]
+}
+
+/// The closed words' contents before enable, read on bare metal.
+static BEFORE: [[AtomicU64; 3]; 8] = [const { [const { AtomicU64::new(0) }; 3] }; 8];
+
+fn snapshot_closed_words(cpus: usize) {
+    for (cpu, words) in BEFORE.iter().enumerate().take(cpus) {
+        for (slot, p) in words.iter().zip(closed_words(cpu)) {
+            // SAFETY: bare metal, identity-mapped RAM.
+            slot.store(unsafe { p.read_volatile() }, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Per CPU: reads that did not give all-ones, and accesses the hypervisor counted.
+static BAD_READS: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+static DENIED: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+/// Accesses each CPU makes: a read and a write per word per round.
+const HAMMER_ACCESSES: u64 = HAMMER_ROUNDS * 3 * 2;
+
+fn hammer_closed_memory(cpu: usize) -> i64 {
+    let denied = || stats().map_or(0, |s| s.denied_accesses);
+    let before = denied();
+    let mut bad_reads = 0;
+    let mut seed = cpu as u64 + 1;
+    for round in 0..HAMMER_ROUNDS {
+        for p in closed_words(cpu) {
+            // CPUs running the same loop would stay in step, each access meeting the
+            // others' at the same moment: a random pause lets them overlap every way.
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            for _ in 0..(seed >> 58) * 8 {
+                core::hint::spin_loop();
+            }
+            // SAFETY: closed memory: the hypervisor denies both accesses.
+            unsafe {
+                bad_reads += (p.read_volatile() != u64::MAX) as u64;
+                p.write_volatile(HAMMER_TAG | (cpu as u64) << 32 | round);
+            }
+        }
+    }
+    BAD_READS[cpu].store(bad_reads, Ordering::Release);
+    DENIED[cpu].store(denied() - before, Ordering::Release);
+    0 // the results are in BAD_READS and DENIED
+}
+
+/// Runs the hammer on every CPU, prints what each saw; true if all is as it must be.
+fn closed_memory_from_every_cpu(cpus: usize, nonce: &str) -> bool {
+    on_each_cpu(hammer_closed_memory, cpus);
+    (0..cpus).fold(true, |ok, cpu| {
+        let bad = BAD_READS[cpu].load(Ordering::Acquire);
+        let denied = DENIED[cpu].load(Ordering::Acquire);
+        println!(
+            "selftest: cpu {cpu}: {} of {} closed reads gave all-ones, {denied} of {HAMMER_ACCESSES} accesses denied nonce={nonce}",
+            HAMMER_ACCESSES / 2 - bad,
+            HAMMER_ACCESSES / 2
+        );
+        ok && bad == 0 && denied == HAMMER_ACCESSES
+    })
+}
+
+fn closed_words_unchanged(cpus: usize) -> bool {
+    (0..cpus).all(|cpu| {
+        closed_words(cpu)
+            .iter()
+            .zip(&BEFORE[cpu])
+            .all(|(p, before)| {
+                // SAFETY: bare metal again, identity-mapped RAM.
+                unsafe { p.read_volatile() == before.load(Ordering::Relaxed) }
+            })
+    })
 }
 
 fn main(boot: &'static baremetal::BootInfo) -> ! {
@@ -158,6 +258,7 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
         baremetal::exit(0);
     }
 
+    snapshot_closed_words(cpus);
     for cycle in 1..=CYCLES {
         let results = on_each_cpu(enable, cpus);
         let entered = results[..cpus].iter().all(|&r| r == 0);
@@ -189,29 +290,27 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
             &mut failures,
         );
         check(
-            vmcall(3, 0) == 1,
+            vmcall(HypercallCode::Query, 0) == 1,
             "QUERY answers version 1",
             nonce,
             &mut failures,
         );
         check(
-            vmcall(0x999, 0) == -38,
+            raw_vmcall(0x999, 0) == Errno::NoSys.negative(),
             "an unknown hypercall returns -ENOSYS",
             nonce,
             &mut failures,
         );
         check(
-            vmcall(3, HV_PHYS) == -14,
+            vmcall(HypercallCode::Query, HV_PHYS) == Errno::Fault.negative(),
             "QUERY into the hypervisor's range returns -EFAULT",
             nonce,
             &mut failures,
         );
-        let mut stats = core::mem::MaybeUninit::<HvStats>::zeroed();
-        let ok = vmcall(3, stats.as_mut_ptr() as u64) == 1;
-        // SAFETY: zeroed, then written by the hypervisor.
-        let stats = unsafe { stats.assume_init() };
+        let counted = |s: &HvStats, r: ExitReason| s.exits[r.number() as usize] >= 1;
         check(
-            ok && stats.exits[10] >= 1 && stats.exits[18] >= 1,
+            stats()
+                .is_some_and(|s| counted(&s, ExitReason::Cpuid) && counted(&s, ExitReason::Vmcall)),
             "QUERY fills in exit counts (CPUID, VMCALL)",
             nonce,
             &mut failures,
@@ -229,6 +328,12 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
             nonce,
             &mut failures,
         );
+        check(
+            closed_memory_from_every_cpu(cpus, nonce),
+            "every CPU at once: closed memory reads all-ones, each access denied and counted",
+            nonce,
+            &mut failures,
+        );
         let left = on_each_cpu(disable, cpus);
         check(
             left[..cpus].iter().all(|&r| r == 0),
@@ -239,6 +344,12 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
         check(
             signature() != *CPUID_SIGNATURE,
             "the signature is gone after DISABLE",
+            nonce,
+            &mut failures,
+        );
+        check(
+            closed_words_unchanged(cpus),
+            "no write to closed memory reached it (read back on bare metal)",
             nonce,
             &mut failures,
         );

@@ -8,6 +8,7 @@
 
 pub mod ept;
 pub mod leave;
+pub mod nmi;
 pub mod vcpu;
 pub mod vmcs;
 pub mod vmexit;
@@ -49,4 +50,20 @@ pub enum VmxError {
     UnsupportedControl(&'static str, u32),
     /// VMLAUNCH failed with this VM-instruction error number.
     LaunchFailed(u64),
+    /// The frame pool ran out while building this CPU's tables (what ran out).
+    OutOfMemory(&'static str),
+}
+
+/// CR4.VMXE (bit 13): VMXON requires it; the hypervisor owns it while VMX is on.
+pub const CR4_VMXE: u64 = 1 << 13;
+
+/// Leaves VMX operation on this CPU and clears CR4.VMXE.
+pub fn vmx_off() {
+    // SAFETY: this CPU is in VMX root operation (it turned VMX on), with no guest
+    // running; clearing VMXE after VMXOFF is what the SDM allows (§24.7).
+    unsafe {
+        x86::bits64::vmx::vmxoff().expect("VMXOFF in VMX root operation");
+        let cr4 = x86_64::registers::control::Cr4::read_raw();
+        x86_64::registers::control::Cr4::write_raw(cr4 & !CR4_VMXE);
+    }
 }

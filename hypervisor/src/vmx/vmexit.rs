@@ -1,85 +1,48 @@
 //! One entry for every VM exit: [`vmexit_handler`] reads the exit reason and calls one
-//! small function per reason (SDM Vol. 3C, Appendix C lists the reasons).
+//! small function per reason (`crtos_abi::ExitReason`: SDM Vol. 3D, Appendix C).
 
+use crtos_abi::exit_reason::EXIT_REASON_ENTRY_FAILURE;
+use crtos_abi::ExitReason;
 use x86::msr;
 use x86::vmx::vmcs::{control, guest, ro};
 
 use super::exit_handlers::{handle_cpuid, handle_vmcall};
 use super::vcpu::GeneralRegisters;
-use super::{ept, leave, vmcs};
+use super::{leave, nmi, vmcs};
 use crate::hypercall::Outcome;
 use crate::layout::closed_to_linux;
-use crate::percpu::PerCpu;
-
-/// The exit reasons this hypervisor expects, by their numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitReason {
-    TripleFault = 2,
-    InitSignal = 3,
-    Cpuid = 10,
-    Vmcall = 18,
-    CrAccess = 28,
-    Rdmsr = 31,
-    Wrmsr = 32,
-    MonitorTrapFlag = 37,
-    EptViolation = 48,
-    EptMisconfiguration = 49,
-    Xsetbv = 55,
-}
-
-impl ExitReason {
-    fn from_basic(n: u64) -> Option<Self> {
-        use ExitReason::*;
-        Some(match n {
-            2 => TripleFault,
-            3 => InitSignal,
-            10 => Cpuid,
-            18 => Vmcall,
-            28 => CrAccess,
-            31 => Rdmsr,
-            32 => Wrmsr,
-            37 => MonitorTrapFlag,
-            48 => EptViolation,
-            49 => EptMisconfiguration,
-            55 => Xsetbv,
-            _ => return None,
-        })
-    }
-}
+use crate::percpu::{PerCpu, LENT_PAGES};
 
 // ANCHOR: dispatch
 #[no_mangle]
 extern "C" fn vmexit_handler(regs: &mut GeneralRegisters, cpu: &mut PerCpu) {
-    let reason = vmcs::read(ro::EXIT_REASON);
-    if reason & (1 << 31) != 0 {
-        panic!(
-            "VM entry failed (exit reason {:#x}): invalid guest state",
-            reason
-        );
+    let field = vmcs::read(ro::EXIT_REASON);
+    if field & EXIT_REASON_ENTRY_FAILURE != 0 {
+        panic!("VM entry failed (exit reason {field:#x}): invalid guest state");
     }
-    let basic = reason & 0xFFFF;
-    if let Some(count) = cpu.exits.get_mut(basic as usize) {
+    let reason = ExitReason::from_field(field);
+    if let Some(count) = cpu.exits.get_mut(field as u16 as usize) {
         *count += 1;
     }
-    match ExitReason::from_basic(basic) {
-        Some(ExitReason::Cpuid) => {
+    match reason {
+        Ok(ExitReason::Cpuid) => {
             handle_cpuid(regs);
             advance_rip();
         }
-        Some(ExitReason::Vmcall) => {
+        Ok(ExitReason::Vmcall) => {
             let outcome = handle_vmcall(regs, cpu);
             advance_rip();
             if outcome == Outcome::Disable {
                 leave::leave_vmx(regs, cpu, 0);
             }
         }
-        Some(ExitReason::CrAccess) => handle_cr_access(regs),
-        Some(ExitReason::Rdmsr) => handle_msr(regs, false),
-        Some(ExitReason::Wrmsr) => handle_msr(regs, true),
-        Some(ExitReason::Xsetbv) => handle_xsetbv(regs),
-        Some(ExitReason::EptViolation) => handle_ept_violation(cpu),
-        Some(ExitReason::MonitorTrapFlag) => end_lent_page(cpu),
-        Some(ExitReason::TripleFault) => {
+        Ok(ExitReason::CrAccess) => handle_cr_access(regs),
+        Ok(ExitReason::Rdmsr) => handle_msr(regs, false),
+        Ok(ExitReason::Wrmsr) => handle_msr(regs, true),
+        Ok(ExitReason::Xsetbv) => handle_xsetbv(regs),
+        Ok(ExitReason::EptViolation) => handle_ept_violation(cpu),
+        Ok(ExitReason::MonitorTrapFlag) => end_lent_pages(cpu),
+        Ok(ExitReason::TripleFault) => {
             baremetal::println!(
                 "[hv] cpu {}: the guest triple-faulted at rip {:#x}; stopping the machine",
                 cpu.cpu,
@@ -88,11 +51,15 @@ extern "C" fn vmexit_handler(regs: &mut GeneralRegisters, cpu: &mut PerCpu) {
             baremetal::exit(3);
         }
         other => panic!(
-            "unhandled VM exit {other:?} (basic reason {basic}) on cpu {} at guest rip {:#x}, qualification {:#x}",
+            "unhandled VM exit {other:?} (exit reason field {field:#x}) on cpu {} at guest rip {:#x}, qualification {:#x}",
             cpu.cpu,
             vmcs::read(guest::RIP),
             vmcs::read(ro::EXIT_QUALIFICATION)
         ),
+    }
+    // An NMI that hit the hypervisor during this exit is Linux's: give it back.
+    if nmi::deliver_pending(cpu.cpu as usize) {
+        vmcs::set_monitor_trap(true).expect("monitor trap flag");
     }
 }
 
@@ -115,24 +82,10 @@ fn inject_general_protection() {
     .expect("event injection");
 }
 
+/// The register a qualification names (0 = RAX ... 15 = R15); RSP lives in the VMCS.
 fn gpr(regs: &mut GeneralRegisters, index: u64) -> &mut u64 {
-    match index {
-        0 => &mut regs.rax,
-        1 => &mut regs.rcx,
-        2 => &mut regs.rdx,
-        3 => &mut regs.rbx,
-        5 => &mut regs.rbp,
-        6 => &mut regs.rsi,
-        7 => &mut regs.rdi,
-        8 => &mut regs.r8,
-        9 => &mut regs.r9,
-        10 => &mut regs.r10,
-        11 => &mut regs.r11,
-        12 => &mut regs.r12,
-        13 => &mut regs.r13,
-        14 => &mut regs.r14,
-        _ => &mut regs.r15,
-    }
+    regs.by_index(index)
+        .expect("RSP is handled before (it is in the VMCS)")
 }
 
 /// MOV to or from a control register that we intercept: CR4 writes that touch VMXE
@@ -142,7 +95,8 @@ fn handle_cr_access(regs: &mut GeneralRegisters) {
     let q = vmcs::read(ro::EXIT_QUALIFICATION);
     let (cr, access, reg) = (q & 0xF, (q >> 4) & 3, (q >> 8) & 0xF);
     let vmxe = 1u64 << 13;
-    let value = if reg == 4 {
+    const RSP: u64 = 4;
+    let value = if reg == RSP {
         vmcs::read(guest::RSP)
     } else {
         *gpr(regs, reg)
@@ -215,36 +169,26 @@ fn handle_xsetbv(regs: &mut GeneralRegisters) {
 }
 
 /// Linux touched memory its EPT does not map: the hypervisor's or the RTOS's range.
-/// Deny it without stopping Linux: log it, lend the scratch frame for this one
-/// instruction (the monitor trap flag brings us back right after it) and go on.
+/// Deny it without stopping Linux: log it, lend this CPU's all-ones scratch frame for
+/// this one instruction (the monitor trap flag brings us back right after it) and go
+/// on. The frame is lent in this CPU's own EPT (see ept.rs), so no other CPU sees it.
 fn handle_ept_violation(cpu: &mut PerCpu) {
     let gpa = vmcs::read(ro::GUEST_PHYSICAL_ADDR_FULL);
-    let q = vmcs::read(ro::EXIT_QUALIFICATION);
-    let kind = if q & 2 != 0 {
-        "write"
-    } else if q & 4 != 0 {
-        "instruction fetch"
-    } else {
-        "read"
-    };
     cpu.denied_accesses += 1;
-    // Logged, but not every one: a loop over closed memory would flood the console.
-    if cpu.denied_accesses <= 4 || cpu.denied_accesses.is_power_of_two() {
-        let closed = closed_to_linux(&cpu.region);
-        let what = if closed.contains(&gpa) {
-            "memory closed to Linux"
-        } else {
-            "memory outside the EPT"
-        };
-        baremetal::println!(
-            "[hv] cpu {}: denied a Linux {kind} of {gpa:#x} ({what}) at rip {:#x} ({} denied so far)",
-            cpu.cpu,
-            vmcs::read(guest::RIP),
-            cpu.denied_accesses
+    log_denied_access(cpu, gpa);
+    // One instruction can touch several closed pages (an access that crosses a page,
+    // MOVS between two closed addresses): each faults in turn and is lent too.
+    let Some(slot) = cpu.lent_pages.iter_mut().find(|p| p.is_none()) else {
+        panic!(
+            "cpu {}: one instruction touched more than {LENT_PAGES} closed pages",
+            cpu.cpu
         );
-    }
-    ept::set_4k(gpa, Some(crate::globals().scratch_phys)).expect("lending the scratch frame");
-    cpu.lent_page = Some(gpa);
+    };
+    *slot = Some(gpa);
+    let scratch = cpu.phys(cpu.scratch.as_ptr());
+    cpu.ept
+        .set_4k(gpa, Some(scratch))
+        .expect("lending the scratch frame");
     vmcs::set_monitor_trap(true).expect("monitor trap flag");
     // The monitor trap must come after *this* instruction, not at the first one of an
     // interrupt handler (a timer tick is usually pending by now): block interrupts for
@@ -253,12 +197,42 @@ fn handle_ept_violation(cpu: &mut PerCpu) {
     vmcs::write(guest::INTERRUPTIBILITY_STATE, blocking).expect("interruptibility state");
 }
 
-/// The instruction that used the scratch frame is done: take the frame back.
-fn end_lent_page(cpu: &mut PerCpu) {
-    vmcs::set_monitor_trap(false).expect("monitor trap flag");
-    if let Some(gpa) = cpu.lent_page.take() {
-        ept::set_4k(gpa, None).expect("taking the scratch frame back");
-        // SAFETY: our own frame; refilled so the next denied read sees all-ones again.
-        unsafe { core::ptr::write_bytes(crate::globals().scratch_virt as *mut u8, 0xFF, 4096) };
+/// Logged, but not every one: a loop over closed memory would flood the console.
+fn log_denied_access(cpu: &PerCpu, gpa: u64) {
+    if cpu.denied_accesses > 4 && !cpu.denied_accesses.is_power_of_two() {
+        return;
     }
+    let q = vmcs::read(ro::EXIT_QUALIFICATION);
+    let kind = if q & 2 != 0 {
+        "write"
+    } else if q & 4 != 0 {
+        "instruction fetch"
+    } else {
+        "read"
+    };
+    let what = if closed_to_linux(&cpu.region).contains(&gpa) {
+        "memory closed to Linux"
+    } else {
+        "memory outside the EPT"
+    };
+    baremetal::println!(
+        "[hv] cpu {}: denied a Linux {kind} of {gpa:#x} ({what}) at rip {:#x} ({} denied so far)",
+        cpu.cpu,
+        vmcs::read(guest::RIP),
+        cpu.denied_accesses
+    );
+}
+
+/// The instruction that used the scratch frame is done: take the frame back, and
+/// refill it so the next denied read sees all-ones again.
+fn end_lent_pages(cpu: &mut PerCpu) {
+    vmcs::set_monitor_trap(false).expect("monitor trap flag");
+    for slot in cpu.lent_pages.iter_mut() {
+        if let Some(gpa) = slot.take() {
+            cpu.ept
+                .set_4k(gpa, None)
+                .expect("taking the scratch frame back");
+        }
+    }
+    cpu.scratch.fill(0xFF);
 }

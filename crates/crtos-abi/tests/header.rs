@@ -1,0 +1,289 @@
+//! driver/include/crtos.h and this crate must agree on every number they share. This
+//! test parses the header (its #defines, enums, the reject-reason X-macro and the
+//! image header's offset comments) and fails on any difference, naming it.
+
+use std::collections::BTreeMap;
+
+use crtos_abi::{Errno, HypercallCode, ImageHeader, RejectReason};
+
+const HEADER: &str = include_str!("../../../driver/include/crtos.h");
+
+/// The header without its comments (block comments become one space, as in C).
+fn strip_comments(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("/*") {
+        out.push_str(&rest[..start]);
+        out.push(' ');
+        let end = rest[start..].find("*/").expect("unterminated comment") + start + 2;
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The header's logical lines: comments gone, backslash continuations joined.
+fn logical_lines() -> Vec<String> {
+    strip_comments(HEADER)
+        .replace("\\\n", " ")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Evaluates the integer expressions crtos.h uses: literals (hex or decimal, with
+/// U/L suffixes), names of earlier #defines, parentheses, `+` and `<<`.
+fn eval(expr: &str, defines: &BTreeMap<String, u64>) -> Option<u64> {
+    let tokens: Vec<String> = expr
+        .replace('(', " ( ")
+        .replace(')', " ) ")
+        .replace("<<", " << ")
+        .replace('+', " + ")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let mut pos = 0;
+    let value = eval_shift(&tokens, &mut pos, defines)?;
+    (pos == tokens.len()).then_some(value)
+}
+
+fn eval_shift(t: &[String], pos: &mut usize, d: &BTreeMap<String, u64>) -> Option<u64> {
+    let mut v = eval_sum(t, pos, d)?;
+    while t.get(*pos).map(String::as_str) == Some("<<") {
+        *pos += 1;
+        v <<= eval_sum(t, pos, d)?;
+    }
+    Some(v)
+}
+
+fn eval_sum(t: &[String], pos: &mut usize, d: &BTreeMap<String, u64>) -> Option<u64> {
+    let mut v = eval_atom(t, pos, d)?;
+    while t.get(*pos).map(String::as_str) == Some("+") {
+        *pos += 1;
+        v += eval_atom(t, pos, d)?;
+    }
+    Some(v)
+}
+
+fn eval_atom(t: &[String], pos: &mut usize, d: &BTreeMap<String, u64>) -> Option<u64> {
+    let token = t.get(*pos)?;
+    *pos += 1;
+    if token == "(" {
+        let v = eval_shift(t, pos, d)?;
+        (t.get(*pos)? == ")").then_some(())?;
+        *pos += 1;
+        return Some(v);
+    }
+    if let Some(v) = d.get(token) {
+        return Some(*v);
+    }
+    let digits = token.trim_end_matches(['U', 'L', 'u', 'l']);
+    match digits.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => digits.parse().ok(),
+    }
+}
+
+/// `#define NAME value` with an integer value, in file order.
+fn numeric_defines() -> BTreeMap<String, u64> {
+    let mut defines = BTreeMap::new();
+    for line in logical_lines() {
+        let Some(rest) = line.trim().strip_prefix("#define ") else {
+            continue;
+        };
+        let Some((name, value)) = rest.trim().split_once(char::is_whitespace) else {
+            continue;
+        };
+        if name.contains('(') {
+            continue; // a function-like macro
+        }
+        if let Some(v) = eval(value.trim(), &defines) {
+            defines.insert(name.to_owned(), v);
+        }
+    }
+    defines
+}
+
+/// `#define NAME "text"`.
+fn string_define(name: &str) -> String {
+    let prefix = format!("#define {name} ");
+    let line = logical_lines()
+        .into_iter()
+        .find(|l| l.trim().starts_with(&prefix))
+        .unwrap_or_else(|| panic!("crtos.h has no #define {name}"));
+    line.trim()[prefix.len()..]
+        .trim()
+        .trim_matches('"')
+        .to_owned()
+}
+
+/// The enumerators of `enum NAME { ... };`, with C's implicit numbering.
+fn c_enum(name: &str) -> Vec<(String, u64)> {
+    let text = strip_comments(HEADER);
+    let start = text
+        .find(&format!("enum {name} {{"))
+        .unwrap_or_else(|| panic!("crtos.h has no enum {name}"));
+    let body_start = start + text[start..].find('{').unwrap() + 1;
+    let body_end = body_start + text[body_start..].find('}').unwrap();
+    let mut next = 0u64;
+    let mut out = Vec::new();
+    for item in text[body_start..body_end].split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let (ident, value) = match item.split_once('=') {
+            Some((i, v)) => (i.trim(), eval(v.trim(), &BTreeMap::new()).expect(item)),
+            None => (item, next),
+        };
+        out.push((ident.to_owned(), value));
+        next = value + 1;
+    }
+    out
+}
+
+/// The entries `X(NAME, number, "short name")` of the X-macro `list`.
+fn x_macro(list: &str) -> Vec<(String, u64, String)> {
+    let line = logical_lines()
+        .into_iter()
+        .find(|l| l.trim().starts_with(&format!("#define {list}(X)")))
+        .unwrap_or_else(|| panic!("crtos.h has no X-macro {list}"));
+    line.split("X(")
+        .skip(1) // `#define NAME(X)`, before the first entry
+        .map(|entry| {
+            let args = &entry[..entry.find(')').expect(entry)];
+            let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+            assert_eq!(parts.len(), 3, "X-macro entry `{args}`");
+            let number = parts[1].parse().expect(args);
+            (
+                parts[0].to_owned(),
+                number,
+                parts[2].trim_matches('"').to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn memory_map_and_image_constants_agree() {
+    let d = numeric_defines();
+    let want: [(&str, u64); 9] = [
+        ("CRTOS_RESERVED_BASE", crtos_abi::RESERVED_BASE),
+        ("CRTOS_HV_SIZE", crtos_abi::HV_SIZE),
+        ("CRTOS_RTOS_SIZE", crtos_abi::RTOS_SIZE),
+        ("CRTOS_SHARED_SIZE", crtos_abi::SHARED_SIZE),
+        ("CRTOS_RESERVED_SIZE", crtos_abi::RESERVED_SIZE),
+        ("CRTOS_IMAGE_VERSION", crtos_abi::IMAGE_VERSION as u64),
+        ("CRTOS_CHECKSUM_OFFSET", crtos_abi::CHECKSUM_OFFSET as u64),
+        ("CRTOS_MAGIC_LEN", crtos_abi::HV_MAGIC.len() as u64),
+        ("CRTOS_ABI_VERSION", crtos_abi::ABI_VERSION as u64),
+    ];
+    for (name, value) in want {
+        assert_eq!(d.get(name), Some(&value), "crtos.h {name} vs crtos-abi");
+    }
+    assert_eq!(
+        string_define("CRTOS_HV_MAGIC").as_bytes(),
+        crtos_abi::HV_MAGIC
+    );
+    assert_eq!(
+        string_define("CRTOS_RTOS_MAGIC").as_bytes(),
+        crtos_abi::RTOS_MAGIC
+    );
+}
+
+#[test]
+fn hypercall_numbers_agree() {
+    let c = c_enum("crtos_hypercall");
+    let rust: Vec<(String, u64)> = HypercallCode::ALL
+        .iter()
+        .map(|h| (format!("CRTOS_HC_{}", h.name()), h.number()))
+        .collect();
+    assert_eq!(c, rust, "enum crtos_hypercall vs crtos_abi::HypercallCode");
+}
+
+#[test]
+fn reject_reasons_agree() {
+    let c = x_macro("CRTOS_REJECT_REASONS");
+    let rust: Vec<(String, u64, String)> = RejectReason::ALL
+        .iter()
+        .map(|r| {
+            let c_name = r.name().to_uppercase().replace('-', "_");
+            (c_name, r.number() as u64, r.name().to_owned())
+        })
+        .collect();
+    assert_eq!(c, rust, "CRTOS_REJECT_REASONS vs crtos_abi::RejectReason");
+}
+
+#[test]
+fn image_header_offsets_agree() {
+    // Each field line of struct crtos_image_header ends in its offset: `/* 16 */`.
+    let start = HEADER.find("struct crtos_image_header {").unwrap();
+    let body = &HEADER[start..start + HEADER[start..].find("};").unwrap()];
+    let c: Vec<(String, usize)> = body
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let (decl, comment) = line.split_once("/*").expect(line);
+            let name = decl.split_whitespace().nth(1).unwrap();
+            let name = name.trim_end_matches(';').split('[').next().unwrap();
+            let offset = comment.trim_end().trim_end_matches("*/").trim();
+            (name.to_owned(), offset.parse().expect(line))
+        })
+        .collect();
+    use core::mem::offset_of;
+    let rust = [
+        ("magic", offset_of!(ImageHeader, magic)),
+        ("version", offset_of!(ImageHeader, version)),
+        ("header_size", offset_of!(ImageHeader, header_size)),
+        ("image_size", offset_of!(ImageHeader, image_size)),
+        ("entry_offset", offset_of!(ImageHeader, entry_offset)),
+        ("percpu_size", offset_of!(ImageHeader, percpu_size)),
+        ("checksum", offset_of!(ImageHeader, checksum)),
+        ("flags", offset_of!(ImageHeader, flags)),
+        ("reserved", offset_of!(ImageHeader, reserved)),
+    ];
+    let rust: Vec<(String, usize)> = rust.iter().map(|(n, o)| (n.to_string(), *o)).collect();
+    assert_eq!(
+        c, rust,
+        "struct crtos_image_header vs crtos_abi::ImageHeader"
+    );
+}
+
+#[test]
+fn errno_values_are_linux_values() {
+    let libc_value = |e: Errno| match e {
+        Errno::Perm => libc::EPERM,
+        Errno::NoEnt => libc::ENOENT,
+        Errno::Intr => libc::EINTR,
+        Errno::Io => libc::EIO,
+        Errno::NxIo => libc::ENXIO,
+        Errno::NoExec => libc::ENOEXEC,
+        Errno::NoMem => libc::ENOMEM,
+        Errno::Acces => libc::EACCES,
+        Errno::Fault => libc::EFAULT,
+        Errno::Busy => libc::EBUSY,
+        Errno::NoDev => libc::ENODEV,
+        Errno::Inval => libc::EINVAL,
+        Errno::NoTty => libc::ENOTTY,
+        Errno::NoSys => libc::ENOSYS,
+        Errno::OpNotSupp => libc::EOPNOTSUPP,
+        Errno::TimedOut => libc::ETIMEDOUT,
+    };
+    for &e in Errno::ALL {
+        assert_eq!(e.number(), libc_value(e), "{e}");
+    }
+}
+
+#[test]
+fn the_parser_sees_a_drift() {
+    // The checks above are only as good as the parser: a header with one number
+    // changed must read differently.
+    let d = numeric_defines();
+    assert_eq!(
+        eval("(CRTOS_HV_SIZE + 1)", &d),
+        Some(crtos_abi::HV_SIZE + 1)
+    );
+    assert_eq!(eval("(16ULL << 20)", &d), Some(16 << 20));
+    assert_eq!(eval("0x10000000ULL", &d), Some(0x1000_0000));
+    assert_eq!(eval("(1 +", &d), None);
+}
