@@ -8,14 +8,19 @@ SHELL := bash
 CARGO ?= cargo
 MACHINE := target/release/machine
 HELLO := target/release/hello
-CACHE ?= $(or $(CRTOS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/crtos-lab)
+# The cache set-up fills (Bochs, mdbook): defined once, in scripts/lib.sh ($CRTOS_CACHE
+# overrides it).
+CACHE := $(shell source scripts/lib.sh && echo "$$CACHE")
 MDBOOK := $(CACHE)/mdbook/bin/mdbook
 # A fresh token per run, so a hard-coded line cannot pass for the kernel's report.
 NONCE = $(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 
 .PHONY: help setup demo demo-linux hello hello-kernel tools doctor lint test test-host test-boot \
         test-ring test-grader test-hv test-labs book clean hypervisor hv-selftest hv-bench ring-bench \
-        lab1 lab2 lab3 lab4
+        lab1 lab2 lab3 lab4 FORCE
+
+# The Linux guest's rules and variables (GUEST_OUT, GUEST_PVH_FILES, ...), used below.
+include guest/guest.mk
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -24,49 +29,65 @@ setup: ## Install everything the labs need (idempotent; a second run takes secon
 	@bash scripts/setup.sh
 	@bash grader/install.sh
 
-hello-kernel: ## Build the smoke kernel
+# A cargo build is a rule on its output file that always runs (FORCE): cargo decides
+# what is stale, and leaves the file's time alone when nothing changed, so what is made
+# from it is remade only when it really changed.
+FORCE:
+
+hello-kernel: $(HELLO) ## Build the smoke kernel
+$(HELLO): FORCE
 	$(CARGO) build --release -q -p hello
 
-tools: ## Build the host tools (machine runner)
+tools: $(MACHINE) ## Build the host tools (machine runner)
+$(MACHINE): FORCE
 	$(CARGO) build --release -q -p machine
 
-hello: hello-kernel tools ## Boot the smoke kernel on Bochs (vmx=1 uintr=1 cpus=2), then on QEMU (vmx=0 uintr=0)
+hello: $(HELLO) $(MACHINE) ## Boot the smoke kernel on Bochs (vmx=1 uintr=1 cpus=2), then on QEMU (vmx=0 uintr=0)
 	$(MACHINE) run --machine bochs --kernel $(HELLO) --cmdline "nonce=$(NONCE)" --run-dir build/runs/hello-bochs --timeout 60
 	$(MACHINE) run --machine qemu --kernel $(HELLO) --cmdline "nonce=$(NONCE)" --run-dir build/runs/hello-qemu --timeout 30
 
-demo: setup hello demo-linux ## Set up, then run the demo: the smoke kernel, then Linux under the hypervisor
+# `demo` and `test` set up first, then make their parts (test's in parallel under -j):
+# set-up installs what every part uses, so no part may start before it has finished.
+# As prerequisites of one target, set-up and the parts would run side by side.
+demo: setup ## Set up, then run the demo: the smoke kernel, then Linux under the hypervisor
+	@$(MAKE) --no-print-directory hello
+	@$(MAKE) --no-print-directory demo-linux
 
-demo-linux: tools ## Linux on Bochs: load the driver, enable the hypervisor (the solution), look at it, disable it
-	@$(MAKE) --no-print-directory guest GUEST_IMAGES=$(GUEST_HV_IMAGE)
+demo-linux: $(MACHINE) $(GUEST_PVH_FILES) $(GUEST_HV_INITRD) ## Linux on Bochs: load the driver, enable the hypervisor (the solution), look at it, disable it
 	$(MACHINE) run --machine bochs --pvh $(GUEST_OUT)/vmlinux --pvh-loader $(GUEST_OUT)/pvh-loader \
-	  --packed-vmlinux $(GUEST_OUT)/vmlinux.packed --initrd $(GUEST_OUT)/initrd.img --cpus 2 --memory 512 \
+	  --packed-vmlinux $(GUEST_OUT)/vmlinux.packed --initrd $(GUEST_HV_INITRD) --cpus 2 --memory 512 \
 	  --cmdline '$(GUEST_CMDLINE_BOCHS) crtos_run=demo' --timeout 180 --run-dir build/runs/demo
 
-doctor: hello-kernel tools ## Report what this host has (Bochs and its flags, QEMU, KVM, headers)
+doctor: $(HELLO) $(MACHINE) ## Report what this host has (Bochs and its flags, QEMU, KVM, headers)
 	@$(MACHINE) doctor
 
 # Kernels and host tools are built for the same (host) target, so one cargo command
 # over both would unify their dependencies' features: a host tool's `bitflags/std`
 # would pull std into the kernels. So they are always built in separate commands.
 KERNEL_PKGS := -p baremetal -p hello -p hypervisor -p hv-selftest -p rust-hello -p rtos
+# The kernels with lab files: built from one tree or the other (see "the two trees").
+LAB_KERNEL_PKGS := -p hypervisor -p hv-selftest
 HOST_PKGS := -p crtos-abi -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring
 
-lint: ## rustfmt and clippy, warnings as errors
+lint: ## rustfmt and clippy, warnings as errors, on the student's tree and the solution's
 	$(CARGO) fmt --all --check
 	rustfmt --edition 2021 --check $(wildcard labs/*/*.rs solutions/*/*.rs)
 	$(CARGO) clippy -q $(HOST_PKGS) --all-targets -- -D warnings
-	$(CARGO) clippy -q $(KERNEL_PKGS) -- -D warnings
-	$(CARGO) clippy -q $(HV_HOST_TEST) --tests -- -D warnings
+	$(call tree-cargo,solution) clippy -q $(KERNEL_PKGS) -- -D warnings
+	$(call tree-cargo,student) clippy -q $(LAB_KERNEL_PKGS) -- -D warnings
+	CRTOS_TREE=solution $(CARGO) clippy -q $(HV_HOST_TEST) --tests -- -D warnings
 
 # The hypervisor's logic, tested on the host: without its `runtime` feature std links
 # in (a separate cargo command from the kernels', as above).
 HV_HOST_TEST := -p hypervisor --no-default-features --lib
 
+# CRTOS_TREE: host tests that build a kernel crate test the solution, whatever make
+# built last.
 test-host: ## Host unit tests of every crate (the hypervisor's logic included)
-	$(CARGO) test -q $(HOST_PKGS)
-	$(CARGO) test -q $(HV_HOST_TEST)
+	CRTOS_TREE=solution $(CARGO) test -q $(HOST_PKGS)
+	CRTOS_TREE=solution $(CARGO) test -q $(HV_HOST_TEST)
 
-test-boot: hello-kernel ## Real boots: the smoke kernel on Bochs and QEMU, timeouts, panics
+test-boot: $(HELLO) ## Real boots: the smoke kernel on Bochs and QEMU, timeouts, panics
 	$(CARGO) test -q --release -p machine --test boot -- --include-ignored
 
 test-ring: ## The shared ring: unit, property, loom and stress tests; the lab 3 skeleton fails
@@ -75,49 +96,63 @@ test-ring: ## The shared ring: unit, property, loom and stress tests; the lab 3 
 ring-bench: ## The ring's benchmark against rtrb and crossbeam's ArrayQueue (≈2.5 min; prints ratios)
 	$(CARGO) bench -p syscall-ring --bench ring
 
-test-grader: hello-kernel ## The grader: recorded transcripts and real boots
+test-grader: $(HELLO) ## The grader: recorded transcripts and real boots
 	$(CARGO) test -q --release -p grader -- --include-ignored
 
+# ---------------------------------------------------------------- the two trees
+# A lab's kernels are built from one of two trees: the student's files in labs/
+# (`make labN`) or the solution's in solutions/ (`make labN SOLUTION=1`). The kernel's
+# build.rs picks the files from CRTOS_TREE (crates/kernel-build/src/lab_tree.rs), and
+# each tree has its own target directory, target/student or target/solution, so going
+# from one tree to the other rebuilds nothing.
+TREES := student solution
+TREE := $(if $(SOLUTION),solution,student)
+# `$(call tree-cargo,TREE) build ...`: cargo for that tree.
+tree-cargo = CRTOS_TREE=$(1) CARGO_TARGET_DIR=target/$(1) $(CARGO)
+
 # ---------------------------------------------------------------- the hypervisor
-HV_IMAGE := build/hv/hypervisor.img
-LAB1_FEATURES = $(if $(SOLUTION),,--features lab1-student)
+# Its image, packed by the guest's crtosctl (the tool that loads it), for each tree.
+target/%/release/hypervisor target/%/release/hv-selftest &: FORCE
+	$(call tree-cargo,$*) build --release -q $(LAB_KERNEL_PKGS)
+build/hv/%/hypervisor.img: target/%/release/hypervisor $(GUEST_OUT)/crtosctl
+	@mkdir -p $(@D)
+	$(GUEST_OUT)/crtosctl pack-image --kind hv $< $@
 
-hypervisor: ## Build the hypervisor image the driver loads (build/hv/hypervisor.img)
-	$(CARGO) build --release -q -p hypervisor $(LAB1_FEATURES)
-	@mkdir -p $(dir $(HV_IMAGE))
-	$(CARGO) run --release -q -p crtos-ctl -- pack-image --kind hv target/release/hypervisor $(HV_IMAGE)
+hypervisor: build/hv/$(TREE)/hypervisor.img ## Build the hypervisor image the driver loads (build/hv/TREE/hypervisor.img)
 
-hv-selftest: ## Build the hypervisor's bare-metal self-test kernel
-	$(CARGO) build --release -q -p hv-selftest $(LAB1_FEATURES)
+hv-selftest: target/$(TREE)/release/hv-selftest ## Build the hypervisor's bare-metal self-test kernel
 
-test-hv: tools ## The hypervisor's self-test on Bochs: 3 enable/disable cycles, hypercalls, EPT
-	$(MAKE) --no-print-directory hv-selftest SOLUTION=1
-	$(MACHINE) run --machine bochs --kernel target/release/hv-selftest --cmdline "nonce=$(NONCE)" \
+test-hv: $(MACHINE) target/solution/release/hv-selftest ## The hypervisor's self-test on Bochs: 3 enable/disable cycles, hypercalls, EPT
+	$(MACHINE) run --machine bochs --kernel target/solution/release/hv-selftest --cmdline "nonce=$(NONCE)" \
 	  --run-dir build/runs/hv-selftest --timeout 120 --quiet
 
-hv-bench: tools ## Cost of CPUID and of a null hypercall under the hypervisor vs bare metal (TSC cycles)
-	$(MAKE) --no-print-directory hv-selftest SOLUTION=1
-	$(MACHINE) run --machine bochs --kernel target/release/hv-selftest --cmdline "bench nonce=$(NONCE)" \
+hv-bench: $(MACHINE) target/solution/release/hv-selftest ## Cost of CPUID and of a null hypercall under the hypervisor vs bare metal (TSC cycles)
+	$(MACHINE) run --machine bochs --kernel target/solution/release/hv-selftest --cmdline "bench nonce=$(NONCE)" \
 	  --run-dir build/runs/hv-bench --timeout 120 --quiet
 	@grep '^bench:' build/runs/hv-bench/serial.log | sed 's/ nonce=.*//'
 
 # ---------------------------------------------------------------- labs
 # make labN             build with your files from labs/labN/
 # make labN SOLUTION=1  build with the solution's files from solutions/labN/
-# Then `grader` grades what was built last (build/grader/current-lab says which).
-LAB_TREE = $(if $(SOLUTION),solution,student)
+# Then `grader` grades what was built last (build/grader/current-lab says which lab and
+# which tree; rust-analyzer and `cargo check` read it too, to check the files you edit).
+#
+# One block per lab: LABn_IMAGES, the files `make labN` builds for tree $(1) (the paths
+# the grader's labs/labN.rs boots, with {tree} for the tree), and the labN target.
 define record-lab
-	@mkdir -p build/grader && printf 'lab=%s\ntree=%s\n' $(1) $(LAB_TREE) > build/grader/current-lab
-	@echo "make: built $(1) from the $(LAB_TREE) files; now run: grader"
+	@mkdir -p build/grader && printf 'lab=%s\ntree=%s\n' $(1) $(TREE) > build/grader/current-lab
+	@echo "make: built $(1) from the $(TREE) files; now run: grader"
 endef
 
-# Lab 1's Linux image: the guest's initramfs plus this build's hypervisor in /images.
-LAB1_OUT := build/lab1
-lab1: tools ## Lab 1, VMX on (SOLUTION=1: the solution)
-	$(MAKE) --no-print-directory hv-selftest hypervisor guest
-	@rm -rf $(LAB1_OUT)/overlay && mkdir -p $(LAB1_OUT)/overlay/images
-	cp $(HV_IMAGE) $(LAB1_OUT)/overlay/images/hypervisor.img
-	scripts/initrd-overlay.sh $(LAB1_OUT)/initrd.img $(GUEST_OUT)/initrd.img $(LAB1_OUT)/overlay
+# Lab 1, VMX on: the self-test kernel, and Linux with the tree's hypervisor in /images.
+# (A new lab: its LABn_IMAGES and rules here, its labN target, its lines in test-labs,
+# and its name out of the `lab2 lab3 lab4` line below.)
+LAB1_IMAGES = target/$(1)/release/hv-selftest build/lab1/$(1)/initrd.img $(GUEST_PVH_FILES)
+build/lab1/%/initrd.img: $(GUEST_OUT)/initrd.img build/hv/%/hypervisor.img scripts/initrd-overlay.sh
+	@rm -rf $(@D)/overlay && mkdir -p $(@D)/overlay/images
+	cp build/hv/$*/hypervisor.img $(@D)/overlay/images/hypervisor.img
+	scripts/initrd-overlay.sh $@ $(GUEST_OUT)/initrd.img $(@D)/overlay
+lab1: $(MACHINE) $(call LAB1_IMAGES,$(TREE)) ## Lab 1, VMX on (SOLUTION=1: the solution)
 	$(call record-lab,lab1)
 
 lab2 lab3 lab4:
@@ -128,7 +163,7 @@ GRADER := $(CARGO) run --release -q -p grader --
 # Grades lab $(1) on the skeleton: it must score below full, name the function that
 # stopped the run ($(2)) and list what is left to write (including $(3)).
 define expect-skeleton-below-full
-	@if $(GRADER) $(1) --machine bochs > build/grader/$(1)-skeleton.txt 2>&1; then \
+	@if $(GRADER) $(1) --tree student --machine bochs > build/grader/$(1)-skeleton.txt 2>&1; then \
 	  echo "test-labs: the $(1) skeleton got full marks" >&2; exit 1; \
 	else tail -1 build/grader/$(1)-skeleton.txt; \
 	  grep -q "$(2)" build/grader/$(1)-skeleton.txt || \
@@ -137,22 +172,23 @@ define expect-skeleton-below-full
 	  { echo "test-labs: the $(1) skeleton's report does not list what is left ($(3))" >&2; exit 1; }; fi
 endef
 
-test-labs: tools ## Each lab's grader on its solution (full marks) and its skeleton (below full)
-	$(MAKE) --no-print-directory lab1 SOLUTION=1
-	$(GRADER) lab1-selftest --machine bochs
-	$(GRADER) lab1 --machine bochs
-	$(MAKE) --no-print-directory lab1
+test-labs: $(MACHINE) $(foreach t,$(TREES),$(call LAB1_IMAGES,$(t))) ## Each lab's grader on its solution (full marks) and its skeleton (below full)
+	$(GRADER) lab1-selftest --tree solution --machine bochs
+	$(GRADER) lab1 --tree solution --machine bochs
+	@mkdir -p build/grader
 	$(call expect-skeleton-below-full,lab1-selftest,LAB 1: vmxon.rs: check_vmx_support,vmxon.rs: enter_vmx_operation)
 	$(call expect-skeleton-below-full,lab1,LAB 1: vmxon.rs: check_vmx_support,vmxon.rs: enter_vmx_operation)
-	$(MAKE) --no-print-directory lab1 SOLUTION=1
 
-book: ## Build the book (book/build/index.html)
+book: ## Build the book (book/build/index.html); every include must name a real anchor
+	bash book/check-includes.sh
 	$(MDBOOK) build book
 
-test: setup lint test-host test-boot test-ring test-grader test-hv test-labs guest-test rtos-user-test rtos-test book ## Everything CI runs
+TEST_PARTS := lint test-host test-boot test-ring test-grader test-hv test-labs guest-test \
+              rtos-user-test rtos-test book
+test: setup ## Everything CI runs: set-up, then every part (make -j2 test is safe)
+	@$(MAKE) --no-print-directory $(TEST_PARTS)
 	@echo "make test: all passed"
 
-include guest/guest.mk
 include rtos/user/user.mk
 include rtos/rtos.mk
 

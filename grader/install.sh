@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Puts `grader` on PATH: a small wrapper script that runs this checkout's grader with
-# `cargo run`, so it always grades with the current source (a `git pull` needs no
-# reinstall). Idempotent; says what it did.
+# Puts `grader` on PATH: a small script that runs the grader of the checkout that
+# contains the current directory, built from its current source with `cargo run` (so
+# a `git pull` needs no reinstall). It names no checkout: with two clones side by side
+# (a student's and an instructor's), each `grader` grades the clone it is run in.
+# Idempotent; says what it did.
 #   bash grader/install.sh [--bin-dir DIR]     (default: $CARGO_HOME/bin, i.e. ~/.cargo/bin)
 set -euo pipefail
 
@@ -15,26 +17,36 @@ elif [[ $# -gt 0 ]]; then
 fi
 wrapper=$bin_dir/grader
 
-want=$(cat <<WRAPPER
+# The checkout's root is the nearest directory, from here upwards, holding
+# grader/Cargo.toml (the grader applies the same rule: grader/src/checkout.rs).
+want=$(cat <<'WRAPPER'
 #!/bin/sh
-# Installed by $repo/grader/install.sh: the grader of that checkout, built from its
-# current source on each call (cargo rebuilds only what changed).
-cargo=\$(command -v cargo || echo "\${CARGO_HOME:-\$HOME/.cargo}/bin/cargo")
-exec "\$cargo" run -q --release -p grader --manifest-path "$repo/Cargo.toml" -- "\$@"
+# Installed by grader/install.sh of crtos-lab: runs the grader of the checkout that
+# contains the current directory (built from its source; cargo rebuilds only what changed).
+root=$(pwd -P)
+until [ -f "$root/grader/Cargo.toml" ] && [ -f "$root/Cargo.toml" ]; do
+    if [ "$root" = / ]; then
+        echo "grader: $(pwd) is not inside a crtos-lab checkout (no grader/Cargo.toml here or in any parent): cd into your clone of the lab repository, then run grader again" >&2
+        exit 2
+    fi
+    root=$(dirname "$root")
+done
+cargo=$(command -v cargo || echo "${CARGO_HOME:-$HOME/.cargo}/bin/cargo")
+exec "$cargo" run -q --release -p grader --manifest-path "$root/Cargo.toml" -- "$@"
 WRAPPER
 )
 
 mkdir -p "$bin_dir"
 if [[ -f $wrapper ]] && [[ "$(cat "$wrapper")" == "$want" ]]; then
-    echo "grader: $wrapper is already installed for $repo"
+    echo "grader: $wrapper is already installed (it grades the checkout you run it in)"
 else
     [[ -e $wrapper ]] && echo "grader: replacing $wrapper"
     printf '%s\n' "$want" > "$wrapper"
     chmod +x "$wrapper"
-    echo "grader: installed $wrapper (runs the grader of $repo)"
+    echo "grader: installed $wrapper (it grades the checkout you run it in)"
 fi
 
-# Build now, so the first `grader` answers at once.
+# Build this checkout's grader now, so the first `grader` here answers at once.
 echo "grader: building (cargo build --release -p grader)"
 cargo build -q --release -p grader --manifest-path "$repo/Cargo.toml"
 

@@ -5,6 +5,7 @@
 #   make guest-test-qemu   boot it under QEMU with the in-guest tests, check the result
 #   make guest-test-bochs  the same under Bochs (VMX and UINTR present and checked), with
 #                          the solution hypervisor in /images for the tests that enable
+#                          (lab 1's solution image, GUEST_HV_INITRD)
 #   make guest-test        both
 #   make guest-shell       boot to a shell under QEMU (Ctrl-A X quits)
 #   make guest-kallsyms    the kernel's symbol table (build/guest/kallsyms.txt)
@@ -14,6 +15,10 @@
 # GUEST_RUN (what init runs: tests, shell, or a stage in guest/stages/: demo,
 # kallsyms, later the labs' stages), GUEST_BOOT (pvh or bzimage), GUEST_APPEND (extra
 # kernel arguments), CRTOS_CACHE.
+#
+# Images reach the guest's /images one way: the base initramfs built here holds none
+# (only the driver's broken test images); a lab appends its own as a second archive
+# (scripts/initrd-overlay.sh), e.g. lab 1's build/lab1/TREE/initrd.img.
 
 GUEST_OUT   := build/guest
 GUEST_KVER  ?= $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null | sed -n 's/^linux-headers-\([^ ,]*\).*/\1/p')
@@ -21,12 +26,15 @@ GUEST_BUSYBOX ?= /bin/busybox
 GUEST_CTL_BIN := target/x86_64-unknown-linux-gnu/release/crtosctl
 GUEST_MODULE_SRC := $(wildcard driver/module/*.c driver/module/*.h) driver/module/Kbuild driver/include/crtos.h
 GUEST_INITRD_SRC := guest/init guest/tests.sh guest/mkinitrd.sh $(wildcard guest/stages/*.sh)
-# More files for the guest's /images (e.g. a lab's hypervisor image), each a
-# prerequisite of the initramfs: GUEST_IMAGES += build/hypervisor/hypervisor.img
-GUEST_IMAGES ?=
+# What a PVH boot under Bochs needs besides the initramfs.
+GUEST_PVH_FILES := $(GUEST_OUT)/vmlinux $(GUEST_OUT)/pvh-loader $(GUEST_OUT)/vmlinux.packed
+# The guest with the solution hypervisor in /images: lab 1's solution image (its rule is
+# in the root Makefile's lab 1 block).
+GUEST_HV_INITRD := build/lab1/solution/initrd.img
 
-# Kernel command line (DESIGN.md section 3): the reservation for hypervisor (16 MiB),
-# RTOS (32 MiB) and shared region (4 MiB) at 256 MiB, matching driver/include/crtos.h.
+# Kernel command line (the memory map in the book's architecture chapter): the
+# reservation for hypervisor (16 MiB), RTOS (32 MiB) and shared region (4 MiB) at
+# 256 MiB, matching driver/include/crtos.h.
 # The plain string: the machine runner quotes each word for GRUB itself.
 GUEST_MEMMAP  := memmap=52M$$0x10000000
 GUEST_CMDLINE := console=ttyS0,115200 quiet cryptomgr.notests $(GUEST_MEMMAP)
@@ -47,20 +55,17 @@ GUEST_APPEND ?=
 # decompressing itself under Bochs. bzimage: Debian's vmlinuz booted as it is.
 GUEST_BOOT ?= pvh
 
-# The machine runner (crates/machine); the root Makefile names it MACHINE.
-GUEST_MACHINE ?= $(or $(MACHINE),target/release/machine)
-GUEST_MACHINE_ARGS = --cpus 2 --memory 512 --initrd $(GUEST_OUT)/initrd.img
+# The machine runner is the root Makefile's $(MACHINE) (built by its one rule).
+GUEST_MACHINE_ARGS = --cpus 2 --memory 512
 
 .PHONY: guest guest-kernel guest-module guest-ctl guest-initrd guest-test guest-test-qemu \
-        guest-test-bochs guest-shell guest-clean guest-force guest-machine guest-kallsyms
+        guest-test-bochs guest-shell guest-clean guest-kallsyms
 
-guest: ## Build the Linux guest (stock kernel, busybox initramfs, crtos.ko, crtosctl), cached
-	@t0=$$(date +%s.%N); $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) guest-initrd && \
-	  awk -v a=$$t0 -v b=$$(date +%s.%N) 'BEGIN{printf "==> guest image ready in $(GUEST_OUT) (%.1f s)\n", b-a}'
+guest: guest-initrd ## Build the Linux guest (stock kernel, busybox initramfs, crtos.ko, crtosctl), cached
 
 # The version stamp changes only when GUEST_KVER does, so everything below rebuilds
 # exactly when the kernel changes.
-$(GUEST_OUT)/kernel.version: guest-force
+$(GUEST_OUT)/kernel.version: FORCE
 	@test -n "$(GUEST_KVER)" || { echo "error: no kernel version: install linux-headers-amd64 or set GUEST_KVER" >&2; exit 1; }
 	@mkdir -p $(@D)
 	@echo '$(GUEST_KVER)' | cmp -s - $@ || echo '$(GUEST_KVER)' >$@
@@ -79,7 +84,7 @@ $(GUEST_OUT)/crtos.ko: $(GUEST_MODULE_SRC) $(GUEST_OUT)/vmlinuz guest/build-modu
 # Cargo runs every time (a no-op when nothing changed) and leaves the binary's mtime
 # alone then, so the initramfs is rebuilt only when the tool really changed.
 guest-ctl: $(GUEST_OUT)/crtosctl
-$(GUEST_CTL_BIN): guest-force
+$(GUEST_CTL_BIN): FORCE
 	@bash -c 'source scripts/lib.sh; stage "crtosctl (static)"; \
 	  RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release \
 	    --target x86_64-unknown-linux-gnu -p crtos-ctl && done_stage'
@@ -87,8 +92,7 @@ $(GUEST_OUT)/crtosctl: $(GUEST_CTL_BIN)
 	@mkdir -p $(@D)
 	strip -o $@ $<
 
-guest-initrd: $(GUEST_OUT)/initrd.img $(GUEST_OUT)/vmlinuz $(GUEST_OUT)/pvh-loader \
-              $(GUEST_OUT)/vmlinux.packed
+guest-initrd: $(GUEST_OUT)/initrd.img $(GUEST_OUT)/vmlinuz $(GUEST_PVH_FILES)
 
 # 32-bit freestanding C for GRUB's multiboot; gcc -m32 needs no multilib for this
 # (no libc, no libgcc, stdint.h is the compiler's own).
@@ -100,23 +104,9 @@ $(GUEST_OUT)/pvh-loader: $(GUEST_PVH_SRC)
 	  -Wall -Wextra -Werror -nostdlib -static -no-pie -Wl,-T,guest/pvh-loader/loader.ld \
 	  -Wl,--build-id=none -Wl,--no-warn-rwx-segments -o $@ \
 	  guest/pvh-loader/entry.S guest/pvh-loader/loader.c
-# Changes when the list of extra images does, so adding or removing one rebuilds.
-$(GUEST_OUT)/images.list: guest-force
-	@mkdir -p $(@D)
-	@echo '$(GUEST_IMAGES)' | cmp -s - $@ || echo '$(GUEST_IMAGES)' >$@
 $(GUEST_OUT)/initrd.img: $(GUEST_INITRD_SRC) guest/guest.mk $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl \
-                         $(GUEST_BUSYBOX) $(GUEST_IMAGES) $(GUEST_OUT)/images.list
-	guest/mkinitrd.sh $@ $(GUEST_BUSYBOX) $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl $(GUEST_IMAGES)
-
-# The real hypervisor (lab 1's solution: no lab feature) for the two driver tests that
-# need an ENABLE that succeeds (enable twice, unload while enabled). Its own target
-# directory, so that a student's target/release/hypervisor is never touched.
-GUEST_HV_IMAGE := $(GUEST_OUT)/hypervisor.img
-$(GUEST_OUT)/hv-target/release/hypervisor: guest-force
-	@bash -c 'source scripts/lib.sh; stage "hypervisor (lab 1 solution, for the driver tests)"; \
-	  cargo build -q --release -p hypervisor --target-dir $(GUEST_OUT)/hv-target && done_stage'
-$(GUEST_HV_IMAGE): $(GUEST_OUT)/hv-target/release/hypervisor $(GUEST_OUT)/crtosctl
-	$(GUEST_OUT)/crtosctl pack-image --kind hv $< $@
+                         $(GUEST_BUSYBOX)
+	guest/mkinitrd.sh $@ $(GUEST_BUSYBOX) $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl
 
 # The vmlinux for GRUB to read under Bochs: same memory image, 35 instead of 63 MiB
 # (segments packed, trailing zeros left to the loader's zero-fill): ≈ 1.5 s less.
@@ -130,31 +120,27 @@ $(GUEST_OUT)/vmlinux.packed: $(GUEST_OUT)/vmlinux $(GUEST_OUT)/pack-vmlinux
 # the transcript check makes sure every test really ran and passed.
 guest-test: guest-test-qemu guest-test-bochs ## The driver's in-guest tests under QEMU and Bochs
 
-guest-machine:
-	cargo build --release -q -p machine
-
-guest-test-qemu: guest guest-machine ## Boot the guest under QEMU with the in-guest tests
-	$(GUEST_MACHINE) run --machine qemu \
+guest-test-qemu: guest $(MACHINE) ## Boot the guest under QEMU with the in-guest tests
+	$(MACHINE) run --machine qemu \
 	  --linux $(GUEST_OUT)/$(if $(filter pvh,$(GUEST_BOOT)),vmlinux,vmlinuz) $(GUEST_MACHINE_ARGS) \
+	  --initrd $(GUEST_OUT)/initrd.img \
 	  --cmdline '$(GUEST_CMDLINE) crtos_run=$(GUEST_RUN) $(GUEST_APPEND)' --timeout 60 \
 	  --run-dir $(GUEST_OUT)/run-qemu --transcript $(GUEST_OUT)/serial-qemu.log
 	guest/check-transcript.sh $(GUEST_OUT)/serial-qemu.log
 
 # pvh: the runner makes a GRUB ISO with the PVH loader and its two modules for each
 # run (the command line is part of it; ~0.5 s, hard links).
-# The image gets the solution hypervisor (GUEST_TEST_IMAGES; set it empty to leave it
-# out, and those two tests say SKIP).
-GUEST_TEST_IMAGES ?= $(GUEST_HV_IMAGE)
-guest-test-bochs: guest-machine ## Boot the guest under Bochs (VMX, UINTR) with the in-guest tests
-	@$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) guest \
-	  GUEST_IMAGES='$(strip $(GUEST_IMAGES) $(GUEST_TEST_IMAGES))'
+# The initramfs has the solution hypervisor in /images (GUEST_TEST_INITRD; set it to
+# $(GUEST_OUT)/initrd.img to leave it out, and the two tests that need it say SKIP).
+GUEST_TEST_INITRD ?= $(GUEST_HV_INITRD)
+guest-test-bochs: guest $(GUEST_TEST_INITRD) $(MACHINE) ## Boot the guest under Bochs (VMX, UINTR) with the in-guest tests
 ifeq ($(GUEST_BOOT),pvh)
-	$(GUEST_MACHINE) run --machine bochs --pvh $(GUEST_OUT)/vmlinux --pvh-loader $(GUEST_OUT)/pvh-loader \
-	  --packed-vmlinux $(GUEST_OUT)/vmlinux.packed $(GUEST_MACHINE_ARGS) \
+	$(MACHINE) run --machine bochs --pvh $(GUEST_OUT)/vmlinux --pvh-loader $(GUEST_OUT)/pvh-loader \
+	  --packed-vmlinux $(GUEST_OUT)/vmlinux.packed $(GUEST_MACHINE_ARGS) --initrd $(GUEST_TEST_INITRD) \
 	  --cmdline '$(GUEST_CMDLINE_BOCHS) crtos_run=$(GUEST_RUN) $(GUEST_APPEND)' --timeout 240 \
 	  --run-dir $(GUEST_OUT)/run-bochs --transcript $(GUEST_OUT)/serial-bochs.log
 else
-	$(GUEST_MACHINE) run --machine bochs --linux $(GUEST_OUT)/vmlinuz $(GUEST_MACHINE_ARGS) \
+	$(MACHINE) run --machine bochs --linux $(GUEST_OUT)/vmlinuz $(GUEST_MACHINE_ARGS) --initrd $(GUEST_TEST_INITRD) \
 	  --cmdline '$(GUEST_CMDLINE_BOCHS) crtos_run=$(GUEST_RUN) $(GUEST_APPEND)' --timeout 240 \
 	  --run-dir $(GUEST_OUT)/run-bochs --transcript $(GUEST_OUT)/serial-bochs.log
 endif
@@ -162,8 +148,8 @@ endif
 
 # The running kernel's symbol table in build/guest/kallsyms.txt, for turning a RIP from
 # a Bochs log into a function name (PVH boots are never randomised: one table fits all).
-guest-kallsyms: guest guest-machine ## The guest kernel's symbols in build/guest/kallsyms.txt
-	$(GUEST_MACHINE) run --machine qemu --linux $(GUEST_OUT)/vmlinux $(GUEST_MACHINE_ARGS) \
+guest-kallsyms: guest $(MACHINE) ## The guest kernel's symbols in build/guest/kallsyms.txt
+	$(MACHINE) run --machine qemu --linux $(GUEST_OUT)/vmlinux $(GUEST_MACHINE_ARGS) --initrd $(GUEST_OUT)/initrd.img \
 	  --cmdline '$(GUEST_CMDLINE) crtos_run=kallsyms' --timeout 60 --quiet \
 	  --run-dir $(GUEST_OUT)/run-kallsyms --transcript $(GUEST_OUT)/serial-kallsyms.log
 	tr -d '\r' <$(GUEST_OUT)/serial-kallsyms.log | sed -n '/^kallsyms-begin$$/,/^kallsyms-end$$/{//!p}' \
@@ -178,5 +164,3 @@ guest-shell: guest ## A shell in the guest under QEMU (Ctrl-A X quits)
 
 guest-clean: ## Remove build/guest
 	rm -rf $(GUEST_OUT)
-
-guest-force:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The guest's initramfs: busybox, the init script, the crtos module, crtosctl and the
 # driver's test images, as one uncompressed newc cpio.
-#   guest/mkinitrd.sh OUT BUSYBOX CRTOS_KO CRTOSCTL [IMAGE...]
-# Each IMAGE goes to /images under its own name (a lab's hypervisor image, say).
+#   guest/mkinitrd.sh OUT BUSYBOX CRTOS_KO CRTOSCTL
+# A lab's own images (its hypervisor, say) are appended later as a second archive by
+# scripts/initrd-overlay.sh, so this one is built once for every lab.
 # Uncompressed on purpose: the archive is ~3 MiB, and decompressing it would cost
 # emulated instructions on every boot (much dearer under Bochs than the extra bytes
 # GRUB reads).
@@ -14,7 +15,6 @@ OUT=${1:?usage: mkinitrd.sh OUT BUSYBOX CRTOS_KO CRTOSCTL}
 BUSYBOX=${2:?}
 CRTOS_KO=${3:?}
 CRTOSCTL=${4:?}
-shift 4
 
 # A dynamic busybox would need a libc in the initramfs: no program interpreter allowed.
 ! readelf -lW "$BUSYBOX" | grep -q "Requesting program interpreter" || die "$BUSYBOX is not static (install busybox-static)"
@@ -41,10 +41,6 @@ for c in none magic version header-size image-size entry percpu too-big checksum
 done
 for c in none checksum magic; do
   "$CRTOSCTL" make-test-image --kind rtos --corrupt "$c" "$ROOT/images/rtos-$c.img"
-done
-for image in "$@"; do
-  [[ -f "$image" ]] || die "no image $image"
-  cp "$image" "$ROOT/images/"
 done
 
 # The kernel opens /dev/console for init before init can mount devtmpfs, so the node

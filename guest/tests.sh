@@ -146,7 +146,7 @@ valid_header_not_code() {
 run_test enable-refuses-a-body-that-is-not-code valid_header_not_code
 
 # These two need an ENABLE that succeeds: a hypervisor image in /images (make's
-# GUEST_IMAGES=build/hv/hypervisor.img) and VMX on every CPU (Bochs).
+# GUEST_TEST_INITRD, lab 1's solution image) and VMX on every CPU (Bochs).
 HV=/images/hypervisor.img
 enable_twice() {
 	crtosctl enable $HV || return 1

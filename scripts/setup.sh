@@ -41,7 +41,7 @@ done_stage
 BOCHS_VER=3.0
 BOCHS_ORIG="bochs_${BOCHS_VER}+dfsg.orig.tar.xz"
 # ANCHOR: bochs_flags
-# Flags (see ../shared/DESIGN.md §7). No --enable-amx: Linux's AMX set-up needs XFD,
+# Flags (the book's set-up chapter explains them). No --enable-amx: Linux's AMX set-up needs XFD,
 # which Bochs lacks, and faults ("Attempted to kill the idle task"). --disable-show-ips:
 # the once-a-second IPS report runs in a SIGALRM handler that takes Bochs's log lock,
 # and deadlocks when the signal lands while that lock is held (a frozen guest, about

@@ -28,7 +28,7 @@ typedef int64_t __s64;
 
 /* ------------------------------------------------------------------ memory map
  * The kernel command line reserves one physically contiguous range that Linux never
- * uses:  memmap=52M$0x10000000  (the book's architecture chapter, "memory map").
+ * uses:  memmap=52M$0x10000000  (book: the memory map).
  * The module splits it in three, in this order. The module parameter reserved_base
  * moves the base (for tests); the sizes are fixed.
  */

@@ -7,8 +7,9 @@ use machine::Emulator;
 
 use crate::check::{Check, NONCE};
 
-/// The image a lab boots, as paths relative to the repository root. `make labN`
-/// builds it; the grader only boots it.
+/// The image a lab boots, as paths relative to the checkout's root; `{tree}` stands for
+/// the tree graded (`student` or `solution`: each has its own build, see the Makefile's
+/// labs section). `make labN` builds it; the grader only boots it.
 #[derive(Clone, Debug)]
 pub enum LabImage {
     /// A multiboot kernel (our bare-metal kernels).
@@ -132,15 +133,19 @@ impl Lab {
         crate::check::Grading::new(&self.checks, "0").map(|_| ())
     }
 
-    /// The image as the machine runner takes it, or what to run to build it.
-    pub fn machine_image(&self, root: &Path) -> Result<machine::Image, String> {
+    /// The image of `tree`'s build as the machine runner takes it, or what to run to
+    /// build it.
+    pub fn machine_image(&self, root: &Path, tree: &str) -> Result<machine::Image, String> {
         let need = |rel: &str| -> Result<PathBuf, String> {
-            let p = root.join(rel);
+            let rel = rel.replace(TREE, tree);
+            let p = root.join(&rel);
             if p.is_file() {
                 Ok(p)
             } else {
+                let solution = if tree == SOLUTION { " SOLUTION=1" } else { "" };
                 Err(format!(
-                    "{rel} is missing: build it with `{}` first",
+                    "{rel} is missing in {}: build it with `{}{solution}` first",
+                    root.display(),
                     self.build
                 ))
             }
@@ -170,6 +175,12 @@ impl Lab {
     }
 }
 
+/// The placeholder for the graded tree in a lab's image paths.
+pub const TREE: &str = "{tree}";
+/// The two trees: the student's files (`labs/`) and the solution's (`solutions/`).
+pub const STUDENT: &str = "student";
+pub const SOLUTION: &str = "solution";
+
 /// What `make labN` recorded in `build/grader/current-lab`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CurrentLab {
@@ -191,7 +202,7 @@ impl CurrentLab {
         };
         Some(CurrentLab {
             lab: field("lab").filter(|l| !l.is_empty())?,
-            tree: field("tree").unwrap_or_else(|| "student".into()),
+            tree: field("tree").unwrap_or_else(|| STUDENT.into()),
         })
     }
 

@@ -8,6 +8,7 @@
 //! checks is in `check.rs`, and the run and its report in this file and `report.rs`.
 
 pub mod check;
+pub mod checkout;
 pub mod lab;
 pub mod labs;
 pub mod report;
@@ -38,8 +39,10 @@ pub struct Options {
     pub append: String,
     /// Where the transcript and failing output go (default `build/grader/<lab>`).
     pub out_dir: Option<PathBuf>,
-    /// Which tree `make` built (`student` or `solution`), for the report.
-    pub tree: Option<String>,
+    /// The checkout to grade (its root; see [`checkout`]).
+    pub root: PathBuf,
+    /// Which tree's build to grade: `student` (your files) or `solution`.
+    pub tree: String,
     /// Also write Gradescope's `results.json` here.
     pub json: Option<PathBuf>,
 }
@@ -52,7 +55,8 @@ impl Default for Options {
             verbose: false,
             append: String::new(),
             out_dir: None,
-            tree: None,
+            root: machine::paths::repo_root(),
+            tree: lab::STUDENT.into(),
             json: None,
         }
     }
@@ -135,9 +139,7 @@ pub fn fresh_nonce() -> std::io::Result<String> {
 
 /// Boots `lab` once and grades it, printing the report as checks are decided.
 pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
-    let root = machine::paths::repo_root();
-    let root = root.canonicalize().unwrap_or(root);
-    let image = lab.machine_image(&root)?;
+    let root = opts.root.canonicalize().unwrap_or(opts.root.clone());
     if !(opts.timeout_scale > 0.0 && opts.timeout_scale.is_finite()) {
         return Err(format!(
             "--timeout-scale must be a positive number, not {}",
@@ -158,17 +160,19 @@ pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
     if !opts.append.is_empty() {
         cmdline = format!("{cmdline} {}", opts.append);
     }
+    let mut grading = Grading::new(&lab.checks, &nonce)?;
+    let printer = Mutex::new(Printer::new(&out_dir, opts.verbose));
+    let print = || printer.lock().unwrap_or_else(|e| e.into_inner());
+    // First, which checkout and which tree: also when their image is missing.
+    print().header(lab, opts, machine, timeout, &nonce);
+
+    let image = lab.machine_image(&root, &opts.tree)?;
     let mut spec = Spec::new(machine, image, out_dir.join("run"));
     spec.cmdline = cmdline;
     spec.cpus = lab.cpus;
     spec.memory_mib = lab.memory_mib;
     spec.timeout = timeout;
     spec.transcript = out_dir.join("serial.log");
-
-    let mut grading = Grading::new(&lab.checks, &nonce)?;
-    let printer = Mutex::new(Printer::new(&out_dir, opts.verbose));
-    let print = || printer.lock().unwrap_or_else(|e| e.into_inner());
-    print().header(lab, opts, machine, timeout, &nonce);
 
     let running = AtomicBool::new(true);
     let start = Instant::now();
@@ -228,8 +232,10 @@ pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
         })
         .collect();
     let run = GradeRun {
+        // The solution's build has none of the student's files in it: nothing to list.
         todo_left: lab
             .student_dir
+            .filter(|_| opts.tree == lab::STUDENT)
             .map(|dir| todo_left(&root.join(dir)))
             .unwrap_or_default(),
         lab: lab.name,

@@ -1,9 +1,10 @@
-//! `grader`: grade the lab that `make labN` built (or the one named).
+//! `grader`: grade the lab that `make labN` built (or the one named), in the checkout
+//! that contains the current directory.
 //!
 //! ```text
-//! make lab3 && grader            # the lab make recorded in build/grader/current-lab
+//! make lab1 && grader            # the lab make recorded in build/grader/current-lab
 //! grader smoke --verbose         # name the lab; stream the serial console
-//! grader lab3 --json results.json --timeout-scale 2
+//! grader lab1 --tree solution --json results.json --timeout-scale 2
 //! grader --list
 //! ```
 
@@ -11,8 +12,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use grader::lab::{CurrentLab, CURRENT_LAB};
-use grader::{labs, Options};
+use grader::lab::{CurrentLab, CURRENT_LAB, SOLUTION, STUDENT};
+use grader::{checkout, labs, Options};
 use machine::Emulator;
 
 #[derive(Parser)]
@@ -23,6 +24,10 @@ use machine::Emulator;
 struct Cli {
     /// The lab to grade (see --list); default: the one `make labN` built last.
     lab: Option<String>,
+    /// Grade this tree's build: student (your files in labs/) or solution; default: the
+    /// tree `make labN` built last.
+    #[arg(long, value_name = "TREE", value_parser = [STUDENT, SOLUTION])]
+    tree: Option<String>,
     /// List the labs and their checks.
     #[arg(long)]
     list: bool,
@@ -63,19 +68,26 @@ fn main() -> ExitCode {
         list();
         return ExitCode::SUCCESS;
     }
-    let root = machine::paths::repo_root();
-    let current = CurrentLab::read(&root);
-    let (name, tree) = match (&cli.lab, &current) {
-        (Some(lab), Some(cur)) if cur.lab == *lab => (lab.clone(), Some(cur.tree.clone())),
-        (Some(lab), _) => (lab.clone(), None),
-        (None, Some(cur)) => (cur.lab.clone(), Some(cur.tree.clone())),
-        (None, None) => {
-            eprintln!(
-                "grader: no lab built yet ({CURRENT_LAB} is missing): run make labN first, or name the lab: grader labN"
-            );
+    let root = match checkout::current() {
+        Ok(root) => root,
+        Err(why) => {
+            eprintln!("grader: {why}");
             return ExitCode::from(2);
         }
     };
+    let current = CurrentLab::read(&root);
+    let Some(name) = cli.lab.clone().or(current.as_ref().map(|c| c.lab.clone())) else {
+        eprintln!(
+            "grader: no lab built yet in {} ({CURRENT_LAB} is missing): run make labN first, or name the lab: grader labN",
+            root.display()
+        );
+        return ExitCode::from(2);
+    };
+    // The tree make built last (lab 1's self-test and lab 1 share one build).
+    let tree = cli
+        .tree
+        .or(current.map(|c| c.tree))
+        .unwrap_or_else(|| STUDENT.into());
     let Some(lab) = labs::find(&name) else {
         let names: Vec<&str> = labs::all().iter().map(|l| l.name).collect();
         eprintln!(
@@ -91,6 +103,7 @@ fn main() -> ExitCode {
         verbose: cli.verbose,
         append: cli.append,
         out_dir: cli.out_dir,
+        root,
         tree,
         json: cli.json,
     };

@@ -54,14 +54,15 @@ impl Printer {
         timeout: Duration,
         nonce: &str,
     ) {
-        let tree = opts
-            .tree
-            .as_deref()
-            .map(|t| format!(" ({t} tree)"))
+        // The tree matters only to a lab with student files (not to the smoke lab).
+        let tree = lab
+            .student_dir
+            .map(|_| format!(" ({} tree)", opts.tree))
             .unwrap_or_default();
         println!(
-            "grading {}{tree} on {machine}: {} checks, {} points, timeout {} (base {} x {}), nonce {nonce}",
+            "grading {}{tree} in {} on {machine}: {} checks, {} points, timeout {} (base {} x {}), nonce {nonce}",
             lab.name,
+            opts.root.display(),
             lab.checks.len(),
             lab.max_score(),
             secs(timeout),

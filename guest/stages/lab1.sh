@@ -1,51 +1,38 @@
 #!/bin/sh
 # crtos_run=lab1: the hypervisor under the running Linux. The driver enters it on every
-# CPU; Linux goes on as its guest; user programs check it from inside; DISABLE gives
-# the machine back. Three times. Every line a grader checks carries this run's nonce
-# (the kernel's nonce= parameter reaches init as an environment variable).
+# CPU; Linux goes on as its guest; user programs look at it from inside; DISABLE gives
+# the machine back. Three times.
+#
+# This script decides nothing. It runs each step and prints what the step printed and
+# how it exited, every line tagged with the cycle, the command and this run's nonce
+# (the kernel's nonce= parameter reaches init as an environment variable):
+#     lab1: cycle 1: crtosctl query: hypervisor version 0x1, features 0x0 nonce=3f9c0e1a
+#     lab1: cycle 1: crtosctl query: exit 0 nonce=3f9c0e1a
+# What each check expects of these lines is in grader/src/labs/lab1.rs.
 nonce=${nonce:--}
 say() { echo "lab1: $* nonce=$nonce"; }
-fail=0
-check() { # description, then the command; prints PASS/FAIL with the command's output
-	what=$1
-	shift
-	if out=$("$@" 2>&1); then
-		say "$what: PASS"
-	else
-		say "$what: FAIL"
-		fail=$((fail + 1))
-	fi
-	echo "$out" | sed 's/^/    /'
-}
-expect() { # description, a pattern the output must contain, then the command
-	what=$1
-	pattern=$2
-	shift 2
+# A step of cycle $cycle: the command's output lines, then its exit status.
+step() {
 	out=$("$@" 2>&1)
-	if echo "$out" | grep -q -- "$pattern"; then
-		say "$what: PASS"
-	else
-		say "$what: FAIL"
-		fail=$((fail + 1))
-	fi
-	echo "$out" | sed 's/^/    /'
+	status=$?
+	echo "$out" | while IFS= read -r line; do say "cycle $cycle: $*: $line"; done
+	say "cycle $cycle: $*: exit $status"
 }
 
+# ANCHOR: steps
 insmod /lib/crtos.ko || { say "cannot load crtos.ko"; exit 1; }
-cpus=$(nproc)
-say "linux up on $cpus CPUs"
+say "linux up on $(nproc) CPUs"
 for cycle in 1 2 3; do
-	check "cycle $cycle: enable" crtosctl enable /images/hypervisor.img
+	step crtosctl enable /images/hypervisor.img
 	# Pinned to each online CPU in turn: Linux runs user programs everywhere, as a guest.
-	expect "cycle $cycle: CPUID signature on every CPU" "cpu $((cpus - 1)): CPUID 0x40000000 = crtos-lab-hv" \
-		sh -c "crtosctl cpuid | grep -c 'crtos-lab-hv' | grep -qx $cpus && crtosctl cpuid"
-	expect "cycle $cycle: QUERY answers version 1" "version 0x1" crtosctl query
-	expect "cycle $cycle: unknown hypercall returns -ENOSYS" "hypercall 999: -38 (-ENOSYS)" crtosctl hypercall 999
-	expect "cycle $cycle: hypercall from user mode returns -EPERM" "user-mode vmcall 3: -1 (-EPERM)" crtosctl user-vmcall 3
-	expect "cycle $cycle: reading the hypervisor's memory is denied" "reservation+0x100: 0xffffffffffffffff" \
-		crtosctl probe-read 0x100
-	check "cycle $cycle: disable" crtosctl disable
-	expect "cycle $cycle: signature gone after disable" "(no hypervisor)" crtosctl cpuid
+	step crtosctl cpuid
+	step crtosctl cpu-features
+	step crtosctl query
+	step crtosctl hypercall 999
+	step crtosctl user-vmcall 3
+	step crtosctl probe-read 0x100
+	step crtosctl disable
+	step crtosctl cpuid
 done
-say "$fail failure(s)"
-[ "$fail" -eq 0 ]
+# ANCHOR_END: steps
+say "done"

@@ -1,3 +1,4 @@
+// ANCHOR: contract
 //! How every CPU enters the hypervisor: the driver calls `hv_entry` on each online CPU
 //! (from `on_each_cpu`, interrupts off), in Linux's context, through the virtual
 //! address where it mapped the hypervisor's range. Its C type is `crtos_hv_entry_t`
@@ -14,6 +15,7 @@
 //! the registers saved here and RAX = 0: for Linux, `hv_entry` returned 0. (No
 //! hypervisor instruction runs in the guest: its memory is closed to Linux.) On
 //! failure it returns a negative errno, which reaches the driver the ordinary way.
+// ANCHOR_END: contract
 
 use crate::regs::GeneralRegisters;
 

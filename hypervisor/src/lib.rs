@@ -133,12 +133,15 @@ fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> Errno {
     // Phase 1, every CPU: its EPT, then VMX on. All CPUs or none: one that cannot
     // makes all back out.
     let vmxon_phys = cpu.phys(cpu.vmxon_region.as_ptr());
+    // The two `[hv]` lines are facts the lab 1 graders check, one per student function.
     let on = ept::Ept::build(region, layout::closed_to_linux(region))
         .map(|ept| cpu.ept = ept)
         .map_err(VmxError::OutOfMemory)
         .and_then(|()| vmxon::check_vmx_support())
+        .inspect(|()| println!("[hv] cpu {}: VMX is supported and allowed", args.cpu))
         // SAFETY: this CPU's own VMXON region.
-        .and_then(|()| unsafe { vmxon::enter_vmx_operation(&mut cpu.vmxon_region, vmxon_phys) });
+        .and_then(|()| unsafe { vmxon::enter_vmx_operation(&mut cpu.vmxon_region, vmxon_phys) })
+        .inspect(|()| println!("[hv] cpu {}: VMXON succeeded", args.cpu));
     if let Err(e) = on {
         println!("[hv] cpu {}: cannot turn VMX on: {e:?}", args.cpu);
         VMX_FAILED.store(true, Ordering::Release);

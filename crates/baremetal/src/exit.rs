@@ -21,6 +21,7 @@ pub fn halt_on_exit() {
     POWER_OFF_ON_EXIT.store(false, Ordering::Relaxed);
 }
 
+// ANCHOR: exit
 /// Ends the run with `code`. Never returns.
 ///
 /// The runner reads the exit line on COM1; a kernel whose console is another port (the
@@ -58,3 +59,4 @@ pub fn halt_forever() -> ! {
         x86_64::instructions::hlt();
     }
 }
+// ANCHOR_END: exit

@@ -4,7 +4,13 @@
 //! Why link arguments here and not in RUSTFLAGS: `cargo:rustc-link-arg-bins` applies to
 //! this package's binaries only, so build scripts, proc macros and `cargo test` of the
 //! host crates keep linking normally (global RUSTFLAGS with link arguments break them).
+//!
+//! It also picks which tree a lab's files come from (`lab_tree.rs`).
 
+mod lab_tree;
+pub use lab_tree::{select_lab_tree, TREES};
+
+// ANCHOR: link
 /// Link the calling package's binaries at physical address `base` with the shared
 /// linker script of the `baremetal` crate (the kernel must depend on `baremetal`).
 pub fn link_kernel(base: u64) {
@@ -47,3 +53,4 @@ pub fn link_pie_image(script: &str) {
     }
     println!("cargo:rerun-if-changed={script}");
 }
+// ANCHOR_END: link

@@ -41,3 +41,39 @@ pub fn which(program: &str) -> Option<PathBuf> {
             .find(|p| p.is_file())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    /// `$CACHE` as scripts/lib.sh computes it, with `env` set on top of this process's.
+    fn shell_cache(env: &[(&str, &PathBuf)]) -> PathBuf {
+        let lib = super::repo_root().join("scripts/lib.sh");
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg("-c")
+            .arg(format!("source '{}' && echo \"$CACHE\"", lib.display()));
+        for (var, value) in env {
+            cmd.env(var, value);
+        }
+        let out = cmd.output().unwrap();
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    }
+
+    /// The cache path is defined in scripts/lib.sh (the Makefile takes it from there);
+    /// `cache_dir` must agree with it, and the rule must be the documented one.
+    #[test]
+    fn the_cache_dir_follows_scripts_lib_sh() {
+        assert_eq!(shell_cache(&[]), super::cache_dir());
+        let tmp = std::env::temp_dir().join("crtos-cache-rule");
+        let (a, b) = (tmp.join("a"), tmp.join("b"));
+        assert_eq!(
+            shell_cache(&[("CRTOS_CACHE", &a), ("XDG_CACHE_HOME", &b)]),
+            a
+        );
+        let b_cache = shell_cache(&[("XDG_CACHE_HOME", &b)]);
+        if std::env::var_os("CRTOS_CACHE").is_none() {
+            assert_eq!(b_cache, b.join("crtos-lab"));
+        }
+        let _ = std::fs::remove_dir_all(tmp);
+    }
+}

@@ -233,7 +233,7 @@ mod tests {
         assert!(layout.response_slots >= layout.request_slots + 256 * 80);
         assert_eq!(layout.payload_area as usize % REGION_ALIGN, 0);
         assert_eq!(layout.payload_area_len, 256 * 4096);
-        // DESIGN.md §3 gives the shared region 4 MiB.
+        // The memory map gives the shared region 4 MiB (book: Architecture).
         assert!(layout.region_len <= 4 << 20);
     }
 

@@ -1,5 +1,5 @@
 //! The shared ring that carries forwarded system calls between the RTOS and the Linux
-//! daemon (DESIGN.md §5, lab 3).
+//! daemon (lab 3; the book's architecture chapter draws the picture).
 //!
 //! One region of shared memory, mapped at a different address on each side, holds a
 //! header, a request queue (RTOS → Linux), a response queue (Linux → RTOS) and one

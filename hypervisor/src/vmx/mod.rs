@@ -13,27 +13,24 @@ pub mod vcpu;
 pub mod vmcs;
 pub mod vmexit;
 
-// LAB 1: the student's files replace the solution's with `--features lab1-student`.
-#[cfg_attr(feature = "lab1-student", path = "../../../labs/lab1/vmxon.rs")]
-#[cfg_attr(
-    not(feature = "lab1-student"),
-    path = "../../../solutions/lab1/vmxon.rs"
-)]
+// ANCHOR: lab_files
+// LAB 1: the student's files or the solution's, as build.rs chooses (`make lab1` or
+// `make lab1 SOLUTION=1`; the book's architecture chapter, "Which files a build uses").
+#[cfg_attr(lab_tree = "student", path = "../../../labs/lab1/vmxon.rs")]
+#[cfg_attr(lab_tree = "solution", path = "../../../solutions/lab1/vmxon.rs")]
 pub mod vmxon;
 
-#[cfg_attr(feature = "lab1-student", path = "../../../labs/lab1/guest_state.rs")]
-#[cfg_attr(
-    not(feature = "lab1-student"),
-    path = "../../../solutions/lab1/guest_state.rs"
-)]
+#[cfg_attr(lab_tree = "student", path = "../../../labs/lab1/guest_state.rs")]
+#[cfg_attr(lab_tree = "solution", path = "../../../solutions/lab1/guest_state.rs")]
 pub mod guest_state;
 
-#[cfg_attr(feature = "lab1-student", path = "../../../labs/lab1/exit_handlers.rs")]
+#[cfg_attr(lab_tree = "student", path = "../../../labs/lab1/exit_handlers.rs")]
 #[cfg_attr(
-    not(feature = "lab1-student"),
+    lab_tree = "solution",
     path = "../../../solutions/lab1/exit_handlers.rs"
 )]
 pub mod exit_handlers;
+// ANCHOR_END: lab_files
 
 /// Why turning VMX on, or running the guest, failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
