@@ -2,7 +2,8 @@
 # benchmark. Included from the root Makefile (after rtos/user/user.mk).
 #
 #   make rtos         build target/release/rtos with build/rtos/user/* and the bench program
-#   make rtos-test    the grader's `rtos-qemu` lab on QEMU, then `rtos` (timing too) on Bochs
+#   make rtos-test    host unit tests (run list, ELF checks), then the grader's `rtos-qemu`
+#                     lab on QEMU and `rtos` (timing too) on Bochs
 #   make rtos-bench   costs in emulated TSC cycles on Bochs (see the book's RTOS chapter)
 
 RTOS_KERNEL := target/release/rtos
@@ -31,7 +32,8 @@ $(RTOS_BENCH_OUT)/bad-elf: $(RTOS_USER_OUT)/hello rtos/rtos.mk
 	printf '\003' | dd of=$@.tmp bs=1 seek=18 conv=notrunc status=none
 	mv $@.tmp $@
 
-rtos-test: rtos tools ## The RTOS standalone: on QEMU (grader lab rtos-qemu), then on Bochs with timing (lab rtos)
+rtos-test: rtos tools ## The RTOS: host unit tests, then standalone on QEMU (lab rtos-qemu) and Bochs with timing (lab rtos)
+	$(CARGO) test -q -p rtos --lib
 	$(CARGO) run --release -q -p grader -- rtos-qemu --machine qemu
 	$(CARGO) run --release -q -p grader -- rtos --machine bochs
 

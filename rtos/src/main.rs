@@ -21,14 +21,13 @@ mod drivers;
 mod arch;
 mod bench;
 mod boot;
-mod config;
 mod mm;
 mod programs;
-mod run_list;
 mod syscall;
 mod task;
 
 use crtos_abi::rtos::{BootBlock, RunMode};
+use rtos::{config, run_list};
 
 /// The version the banner prints.
 const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -68,3 +68,45 @@ impl Options {
         options
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Options;
+
+    #[test]
+    fn run_words_give_name_priority_and_arguments() {
+        let o = Options::parse("console=com1 run=hello@20:a:b run=spin:x nonce=ab12 bench");
+        assert_eq!(o.nonce, "ab12");
+        assert!(o.bench && o.bad_words.is_empty());
+        let got: Vec<_> = o
+            .run
+            .iter()
+            .map(|e| (e.name, e.prio, e.args.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [("hello", 20, vec!["a", "b"]), ("spin", 10, vec!["x"])]
+        );
+    }
+
+    #[test]
+    fn bad_run_words_are_reported() {
+        let o = Options::parse("run=a@0 run=b@100 run=c@x run= run=@5 run=ok");
+        assert_eq!(
+            o.bad_words,
+            ["run=a@0", "run=b@100", "run=c@x", "run=", "run=@5"]
+        );
+        assert_eq!(o.run.len(), 1);
+        assert_eq!(Options::parse("").nonce, "-");
+    }
+
+    #[test]
+    fn at_most_max_tasks_start() {
+        let line: &'static str = "run=x ".repeat(crate::config::MAX_TASKS + 2).leak();
+        let o = Options::parse(line);
+        assert_eq!(
+            (o.run.len(), o.bad_words.len()),
+            (crate::config::MAX_TASKS, 2)
+        );
+    }
+}

@@ -1,33 +1,20 @@
-//! Loads a static ELF executable (ET_EXEC, x86-64, no interpreter) into a fresh address
-//! space. `xmas-elf` parses; every field the loader relies on is checked here first,
-//! and a bad file is refused with a message naming the field, before anything is mapped.
-//!
-//! Static-PIE (ET_DYN) is refused: `musl-gcc -static` makes ET_EXEC; a static-PIE would
-//! need the loader to pick a base and the program to relocate itself.
+//! Loads a checked static ELF executable ([`rtos::elf_check`]) into a fresh address
+//! space: maps its PT_LOAD segments with their rights and copies their bytes.
 
 use core::fmt;
 
-use xmas_elf::header::{Class, Data, Machine, OsAbi, Type, Version};
+use rtos::elf_check::{check_elf, ElfError, ElfPlan};
 use xmas_elf::program::{ProgramHeader, Type as SegmentType};
-use xmas_elf::ElfFile;
 
-use crate::config::{PAGE_SIZE, USER_END, USER_START};
+use crate::config::PAGE_SIZE;
 use crate::mm::address_space::{Access, AddressSpace, RegionKind};
 use crate::syscall::errno::Errno;
-
-/// ELF64 header and program-header sizes (System V gABI, ELF-64 Object File Format).
-const EHDR_SIZE: usize = 64;
-const PHDR_SIZE: u16 = 56;
-const SHDR_SIZE: u16 = 64;
-const MAX_SEGMENTS: u16 = 64;
-/// Offset of `e_flags` in the ELF64 header (no x86-64 flag is defined: it must be 0).
-const E_FLAGS_OFFSET: usize = 48;
 
 /// Why a program was refused.
 #[derive(Debug)]
 pub enum LoadError {
     /// The file breaks a rule of the format, or one of ours.
-    Invalid(&'static str),
+    Invalid(ElfError),
     /// No frames left to map it.
     OutOfMemory,
 }
@@ -35,7 +22,7 @@ pub enum LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
-            LoadError::Invalid(why) => write!(f, "bad ELF: {why}"),
+            LoadError::Invalid(why) => write!(f, "{why}"),
             LoadError::OutOfMemory => write!(f, "out of memory"),
         }
     }
@@ -47,176 +34,16 @@ impl From<Errno> for LoadError {
     }
 }
 
-/// What the initial stack's auxiliary vector and the task need to know.
-pub struct LoadedProgram {
-    pub entry: u64,
-    /// Where the program headers are in the task's memory (AT_PHDR), and how many.
-    pub phdr: u64,
-    pub phnum: u64,
-    /// The first page after the last segment: where the program break starts.
-    pub end: u64,
-}
-
-fn check(ok: bool, why: &'static str) -> Result<(), LoadError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(LoadError::Invalid(why))
-    }
-}
-
-// ANCHOR: check_header
-/// Checks the ELF header's fields.
-fn check_header(elf: &ElfFile, file_len: u64) -> Result<(), LoadError> {
-    let (pt1, pt2) = (&elf.header.pt1, &elf.header.pt2);
-    check(
-        pt1.class() == Class::SixtyFour,
-        "not a 64-bit ELF (EI_CLASS)",
-    )?;
-    check(
-        pt1.data() == Data::LittleEndian,
-        "not little-endian (EI_DATA)",
-    )?;
-    check(pt1.version() == Version::Current, "EI_VERSION is not 1")?;
-    check(
-        matches!(pt1.os_abi(), OsAbi::SystemV | OsAbi::Linux),
-        "EI_OSABI is neither System V nor Linux",
-    )?;
-    match pt2.type_().as_type() {
-        Type::Executable => {}
-        Type::SharedObject => {
-            return Err(LoadError::Invalid(
-                "ET_DYN (a static-PIE or shared object): link with `musl-gcc -static -no-pie`",
-            ))
-        }
-        _ => return Err(LoadError::Invalid("not an executable (e_type)")),
-    }
-    check(
-        pt2.machine().as_machine() == Machine::X86_64,
-        "not x86-64 (e_machine)",
-    )?;
-    check(pt2.version() == 1, "e_version is not 1")?;
-    check(
-        pt2.header_size() as usize == EHDR_SIZE,
-        "e_ehsize is not 64",
-    )?;
-    let flags = u32::from_le_bytes(
-        elf.input[E_FLAGS_OFFSET..E_FLAGS_OFFSET + 4]
-            .try_into()
-            .unwrap(),
-    );
-    check(flags == 0, "e_flags is not 0")?;
-    check(pt2.ph_entry_size() == PHDR_SIZE, "e_phentsize is not 56")?;
-    check(
-        (1..=MAX_SEGMENTS).contains(&pt2.ph_count()),
-        "e_phnum is 0 or above 64",
-    )?;
-    let ph_end = pt2
-        .ph_offset()
-        .checked_add(PHDR_SIZE as u64 * pt2.ph_count() as u64);
-    check(
-        ph_end.is_some_and(|e| e <= file_len),
-        "program headers beyond the file (e_phoff)",
-    )?;
-    if pt2.sh_count() > 0 {
-        check(pt2.sh_entry_size() == SHDR_SIZE, "e_shentsize is not 64")?;
-        let sh_end = pt2
-            .sh_offset()
-            .checked_add(SHDR_SIZE as u64 * pt2.sh_count() as u64);
-        check(
-            sh_end.is_some_and(|e| e <= file_len),
-            "section headers beyond the file (e_shoff)",
-        )?;
-        check(
-            pt2.sh_str_index() < pt2.sh_count(),
-            "e_shstrndx out of range",
-        )?;
-    }
-    Ok(())
-}
-// ANCHOR_END: check_header
-
-/// Checks one PT_LOAD segment.
-fn check_load(ph: &ProgramHeader, file_len: u64) -> Result<(), LoadError> {
-    let (vaddr, memsz) = (ph.virtual_addr(), ph.mem_size());
-    let file_end = ph.offset().checked_add(ph.file_size());
-    check(
-        file_end.is_some_and(|e| e <= file_len),
-        "a segment's bytes lie beyond the file",
-    )?;
-    check(
-        ph.file_size() <= memsz,
-        "a segment's p_filesz exceeds its p_memsz",
-    )?;
-    check(memsz > 0, "an empty PT_LOAD segment")?;
-    let align = ph.align();
-    check(
-        align <= 1 || align.is_power_of_two(),
-        "p_align is not a power of two",
-    )?;
-    check(
-        vaddr % PAGE_SIZE == ph.offset() % PAGE_SIZE,
-        "p_vaddr and p_offset disagree modulo the page size",
-    )?;
-    let end = vaddr
-        .checked_add(memsz)
-        .ok_or(LoadError::Invalid("a segment wraps around"))?;
-    check(
-        vaddr >= USER_START && end <= USER_END,
-        "a segment lies outside the user window [4 MiB, 256 MiB)",
-    )
-}
-
-/// Checks every header of `bytes`; on success, maps and fills its segments in `space`.
-pub fn load(bytes: &[u8], space: &mut AddressSpace) -> Result<LoadedProgram, LoadError> {
-    check(bytes.len() >= EHDR_SIZE, "shorter than an ELF header")?;
-    let elf = ElfFile::new(bytes).map_err(LoadError::Invalid)?;
-    let file_len = bytes.len() as u64;
-    check_header(&elf, file_len)?;
-    let pt2 = &elf.header.pt2;
-    let (entry, ph_offset) = (pt2.entry_point(), pt2.ph_offset());
-    let mut loads = 0;
-    let (mut entry_ok, mut phdr, mut end) = (false, None, 0);
-    for ph in elf.program_iter() {
-        match ph.get_type() {
-            Ok(SegmentType::Load) => {
-                check_load(&ph, file_len)?;
-                loads += 1;
-                let (vaddr, memsz) = (ph.virtual_addr(), ph.mem_size());
-                entry_ok |= ph.flags().is_execute() && (vaddr..vaddr + memsz).contains(&entry);
-                if (ph.offset()..ph.offset() + ph.file_size()).contains(&ph_offset) {
-                    phdr = Some(vaddr + (ph_offset - ph.offset()));
-                }
-                end = end.max(vaddr + memsz);
-            }
-            Ok(SegmentType::Interp) => {
-                return Err(LoadError::Invalid("dynamically linked (PT_INTERP)"))
-            }
-            Ok(SegmentType::Dynamic) => {
-                return Err(LoadError::Invalid("needs relocation (PT_DYNAMIC)"))
-            }
-            Ok(SegmentType::Phdr) => phdr = Some(ph.virtual_addr()),
-            Ok(_) => {}
-            Err(why) => return Err(LoadError::Invalid(why)),
-        }
-    }
-    check(loads > 0, "no PT_LOAD segment")?;
-    check(entry_ok, "e_entry is not inside an executable segment")?;
-    let phdr = phdr.ok_or(LoadError::Invalid(
-        "the program headers are not in a loaded segment (AT_PHDR)",
-    ))?;
+/// Checks `bytes`; on success, maps and fills its segments in `space`.
+pub fn load(bytes: &[u8], space: &mut AddressSpace) -> Result<ElfPlan, LoadError> {
+    let (elf, plan) = check_elf(bytes).map_err(LoadError::Invalid)?;
     for ph in elf
         .program_iter()
         .filter(|ph| ph.get_type() == Ok(SegmentType::Load))
     {
         map_segment(&ph, bytes, space)?;
     }
-    Ok(LoadedProgram {
-        entry,
-        phdr,
-        phnum: pt2.ph_count() as u64,
-        end: end.next_multiple_of(PAGE_SIZE),
-    })
+    Ok(plan)
 }
 
 /// Maps one checked PT_LOAD segment and copies its file bytes (the rest stays zero).

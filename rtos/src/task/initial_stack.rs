@@ -10,11 +10,11 @@
 
 use alloc::vec::Vec;
 
-use super::elf_loader::LoadedProgram;
 use crate::config::{PAGE_SIZE, USER_STACK_SIZE, USER_STACK_TOP};
 use crate::drivers::tsc;
 use crate::mm::address_space::{Access, AddressSpace, RegionKind};
 use crate::syscall::errno::Errno;
+use rtos::elf_check::ElfPlan;
 
 const AT_NULL: u64 = 0;
 const AT_PHDR: u64 = 3;
@@ -34,7 +34,7 @@ const PHDR_SIZE: u64 = 56;
 /// Maps the stack and writes argv, envp and auxv on it; returns the initial RSP.
 pub fn build(
     space: &mut AddressSpace,
-    program: &LoadedProgram,
+    program: &ElfPlan,
     argv: &[&str],
     envp: &[&str],
 ) -> Result<u64, Errno> {

@@ -1,0 +1,10 @@
+//! The RTOS's parts that touch no hardware: its numbers, the run list and the checks on
+//! an ELF file. They live in this library so that the host can test them
+//! (`cargo test -p rtos --lib`); the kernel (`main.rs`) uses them from here.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod config;
+pub mod elf_check;
+pub mod run_list;
