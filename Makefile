@@ -191,6 +191,7 @@ test: setup ## Everything CI runs: set-up, then every part (make -j2 test is saf
 
 include rtos/user/user.mk
 include rtos/rtos.mk
+include guest/rt-bench.mk
 
 clean: ## Remove build outputs (the cache in $(CACHE) stays)
 	$(CARGO) clean

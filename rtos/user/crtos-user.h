@@ -33,7 +33,7 @@ static inline const char *nonce(void)
  * program faults or the RTOS preempts it. The buffer is fixed: no malloc. */
 __attribute__((format(printf, 1, 2))) static inline void say(const char *fmt, ...)
 {
-	char line[512];
+	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	int len = vsnprintf(line, sizeof line, fmt, ap);

@@ -7,8 +7,9 @@
 #include "crtos-user.h"
 #include <sched.h>
 
-/* About 10 ms of emulated time per round on Bochs (200 MHz TSC, a few instructions per
- * iteration): long enough that a 1 ms timer tick lands inside a round. */
+/* About 10 ms of emulated time per round on Bochs: the loop is 5 instructions, so 2 M
+ * instructions at Bochs's 200 M per emulated second. Long enough that several 1 ms
+ * timer ticks land inside a round. */
 #define SPIN_WORK 400000L
 
 int main(int argc, char **argv)

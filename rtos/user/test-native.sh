@@ -25,10 +25,12 @@ echo "rtos-user-test: native runs on $(uname -sr), $N"
 # stdin from /dev/null everywhere: badcall's read needs an fd 0 open for reading.
 exec </dev/null
 
-out=$("$BIN/hello" a b)
+out=$("$BIN/hello" a b); st=$?
 expect_lines "hello prints pid, argc and arguments" "$out" "^hello: pid=[0-9]+ argc=3 args=a,b $N\$"
-out=$("$BIN/rust-hello")
+expect_status "hello exits 0" $st 0 "$out"
+out=$("$BIN/rust-hello"); st=$?
 expect_lines "rust-hello (no_std Rust, its own _start) prints its pid" "$out" "^rust-hello: pid=[0-9]+ $N\$"
+expect_status "rust-hello exits 0" $st 0 "$out"
 out=$(env -u NONCE "$BIN/hello")
 expect_lines "hello without NONCE says nonce=none" "$out" "^hello: pid=[0-9]+ argc=1 args= nonce=none\$"
 
@@ -82,6 +84,30 @@ expect_lines "rt-periodic: every line carries the nonce" "$out" " $N\$"
 grep -q '^rt-periodic: histogram_us <1:' <<<"$out" || bad "rt-periodic: no histogram line" "$out"
 out=$("$BIN/rt-periodic" --side linux --count 0 2>&1); st=$?
 expect_status "rt-periodic refuses --count 0" $st 2 "$out"
+
+# The guest's converter of cyclictest's histogram into the jitter line, on known
+# histograms, with busybox's awk and grep as in the guest (busybox awk reads zero-padded
+# numbers as octal). 100 samples: 50 at 10 µs, 40 at 11, 9 at 12, 1 at 50.
+CONVERT="$(dirname "$0")/../../guest/cyclictest-jitter.sh"
+if BUSYBOX=$(command -v busybox); then
+  shim=$(mktemp -d)
+  for applet in awk grep; do ln -s "$BUSYBOX" "$shim/$applet"; done
+  hist=$shim/hist
+  printf '%s\n' '# Histogram' '000009 000000' '000010 000050' '000011 000040' '000012 000009' \
+    '000050 000001' '# Total: 000000100' '# Max Latencies: 00050' '# Histogram Overflows: 00000' >"$hist"
+  out=$(PATH=$shim:$PATH sh "$CONVERT" "$hist" 1000 100 "$NONCE")
+  expect_lines "cyclictest-jitter: nearest-rank median and p99 from the bins" "$out" \
+    "^jitter: side=cyclictest period_us=1000 n=100 median_ns=10000 p99_ns=12000 max_ns=50000 $N\$"
+  # Two samples past the histogram: p99 is unknown, given as the max with a note.
+  sed -i -e 's/^000012 000009/000012 000007/' -e 's/Overflows: 00000/Overflows: 00002/' \
+    -e 's/Max Latencies: 00050/Max Latencies: 20000/' "$hist"
+  out=$(PATH=$shim:$PATH sh "$CONVERT" "$hist" 1000 100 "$NONCE")
+  expect_lines "cyclictest-jitter: a p99 past the histogram is the max, with a note" "$out" \
+    "^(rt: note: a percentile lies past the histogram \(2 overflows\); given as the max|jitter: side=cyclictest period_us=1000 n=100 median_ns=10000 p99_ns=20000000 max_ns=20000000) $N\$"
+  rm -rf "$shim"
+else
+  bad "cyclictest-jitter: no busybox on this host (make setup installs busybox-static)"
+fi
 
 echo "rtos-user-test: $pass passed, $fail failed"
 ((fail == 0))

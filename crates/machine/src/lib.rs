@@ -319,9 +319,11 @@ pub fn run(
     // Empty, so following them can start at once.
     File::create(&spec.transcript)?;
     File::create(&spec.com2)?;
+    File::create(&spec.merged)?;
     let mut spec = spec.clone();
     spec.transcript = spec.transcript.canonicalize()?;
     spec.com2 = spec.com2.canonicalize()?;
+    spec.merged = spec.merged.canonicalize()?;
     spec.image = spec.image.absolute()?; // the emulator runs in the run directory
 
     let cmd = match spec.emulator {

@@ -7,6 +7,7 @@
 //! machine doctor
 //! ```
 
+use std::fs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -149,6 +150,13 @@ fn run_cmd(a: RunArgs) -> ExitCode {
                 outcome.elapsed.as_secs_f64(),
                 outcome.transcript.display()
             );
+            if fs::metadata(&outcome.com2).is_ok_and(|m| m.len() > 0) {
+                eprintln!(
+                    "machine: COM2 (the RTOS's console): {}; both ports merged: {}",
+                    outcome.com2.display(),
+                    outcome.merged.display()
+                );
+            }
             if outcome.success() {
                 ExitCode::SUCCESS
             } else {

@@ -1,0 +1,34 @@
+# The Linux side of the jitter comparison (issue: lab 2's make rt-bench): the guest
+# with the rt-bench overlay (rt-periodic, cyclictest and its libraries) boots with
+# crtos_run=rt and prints one jitter line per program. Included from the root Makefile.
+#
+#   make rt-bench-linux                    on Bochs, RT_PERIODS=1000 periods of 1 ms
+#   make rt-bench-linux RT_MACHINE=qemu    the same on QEMU (fast; TCG timing, not Bochs's)
+
+RT_BENCH_OUT := build/rt-bench
+RT_PERIODS ?= 1000
+RT_MACHINE ?= bochs
+
+.PHONY: rt-bench-linux rt-bench-initrd
+
+rt-bench-initrd: $(RTOS_USER_OUT)/rt-periodic guest/rt-overlay.sh guest/cyclictest-jitter.sh
+	@$(MAKE) --no-print-directory guest
+	guest/rt-overlay.sh $(RT_BENCH_OUT)/overlay $(RTOS_USER_OUT)/rt-periodic
+	scripts/initrd-overlay.sh $(RT_BENCH_OUT)/initrd.img $(GUEST_OUT)/initrd.img $(RT_BENCH_OUT)/overlay
+
+rt-bench-linux: rt-bench-initrd tools ## Jitter on Linux under load (rt-periodic and cyclictest, SCHED_FIFO, pinned) on Bochs
+	@n=$(NONCE); t0=$$(date +%s); \
+	if [ '$(RT_MACHINE)' = qemu ]; then \
+	  $(MACHINE) run --machine qemu --linux $(GUEST_OUT)/vmlinux --initrd $(RT_BENCH_OUT)/initrd.img \
+	    --cpus 2 --memory 512 --cmdline '$(GUEST_CMDLINE) crtos_run=rt crtos_rt_periods=$(RT_PERIODS)'" nonce=$$n" \
+	    --timeout 120 --run-dir $(RT_BENCH_OUT)/run-qemu --transcript $(RT_BENCH_OUT)/serial.log --quiet; \
+	else \
+	  $(MACHINE) run --machine bochs --pvh $(GUEST_OUT)/vmlinux --pvh-loader $(GUEST_OUT)/pvh-loader \
+	    --packed-vmlinux $(GUEST_OUT)/vmlinux.packed --initrd $(RT_BENCH_OUT)/initrd.img --cpus 2 --memory 512 \
+	    --cmdline '$(GUEST_CMDLINE_BOCHS) crtos_run=rt crtos_rt_periods=$(RT_PERIODS)'" nonce=$$n" \
+	    --timeout 300 --run-dir $(RT_BENCH_OUT)/run-bochs --transcript $(RT_BENCH_OUT)/serial.log --quiet; \
+	fi; rc=$$?; \
+	tr -d '\r' <$(RT_BENCH_OUT)/serial.log | grep -E '^(rt|rt-periodic|cyclictest): ' || true; \
+	lines=$$(tr -d '\r' <$(RT_BENCH_OUT)/serial.log | grep -E "^jitter: side=(linux|cyclictest) .* nonce=$$n$$"); \
+	echo "$$lines"; echo "rt-bench-linux: $(RT_MACHINE), $(RT_PERIODS) periods, $$(( $$(date +%s) - t0 )) s wall"; \
+	[ $$rc -eq 0 ] && [ $$(echo "$$lines" | grep -c .) -eq 2 ] || { echo "rt-bench-linux: FAILED (see $(RT_BENCH_OUT)/serial.log)" >&2; exit 1; }
