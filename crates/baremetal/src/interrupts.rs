@@ -180,7 +180,15 @@ extern "C" fn interrupt_dispatch(frame: &mut TrapFrame) {
         );
     }
     match HANDLERS[vector].load(Ordering::Acquire) {
-        0 => crate::println!("interrupts: unexpected vector {vector} ignored"),
+        0 => {
+            // A stray IPI (the RTOS's CPU still gets Linux's broadcasts unless Linux
+            // boots with no_ipi_broadcast=1): ignored, but acknowledged, or its
+            // in-service bit would block every vector of its priority and below.
+            crate::println!("interrupts: unexpected vector {vector} ignored");
+            if vector != crate::apic::SPURIOUS_VECTOR as usize {
+                crate::apic::end_of_interrupt();
+            }
+        }
         f => {
             // SAFETY: only `register` stores here, always a `Handler`.
             let handler: Handler = unsafe { core::mem::transmute::<usize, Handler>(f) };

@@ -141,8 +141,14 @@ pub fn pack(kind: Kind, elf: &[u8]) -> Result<Vec<u8>, String> {
         u64_at(load + 16).ok_or_else(bad)?,
         u64_at(load + 32).ok_or_else(bad)? as usize,
     );
-    if vaddr != 0 {
-        return Err(format!("the image must be linked at 0, not {vaddr:#x}"));
+    // The hypervisor runs wherever the driver maps it (linked at 0, position-independent);
+    // the RTOS runs where the hypervisor copies it, the RTOS's range (linked there).
+    let base = match kind {
+        Kind::Hv => 0,
+        Kind::Rtos => crtos_abi::rtos::RTOS_BASE,
+    };
+    if vaddr != base {
+        return Err(format!("the image must be linked at {base:#x}, not {vaddr:#x}"));
     }
     let mut image = elf
         .get(offset..offset + filesz)
@@ -155,6 +161,12 @@ pub fn pack(kind: Kind, elf: &[u8]) -> Result<Vec<u8>, String> {
     if image.len() < abi::HEADER_SIZE || image[..8] != magic {
         return Err("the segment does not start with this kind's image header".into());
     }
+    // The hypervisor's entry is the ELF's; the RTOS's ELF entry is its multiboot one,
+    // and its header already names the 64-bit entry the hypervisor starts it at.
+    let entry = match kind {
+        Kind::Hv => entry,
+        Kind::Rtos => u64::from_le_bytes(image[24..32].try_into().unwrap()),
+    };
     if entry < abi::HEADER_SIZE as u64 || entry >= image.len() as u64 {
         return Err(format!("the entry point {entry:#x} lies outside the image"));
     }

@@ -63,6 +63,10 @@ extern "C" fn rtos_started_main(block_ptr: *const BootBlock) -> ! {
     // SAFETY: the starter passes the boot block's address, identity-mapped; it is
     // copied out at once (the starter may reuse that memory afterwards).
     let block = unsafe { block_ptr.read_unaligned() };
+    // Tell the starter we run our own code: it may now restore the start-up page the
+    // trampoline borrowed (the starter polls this field).
+    // SAFETY: as above; the field is the starter's signal, written once.
+    unsafe { core::ptr::addr_of_mut!((*block_ptr.cast_mut()).entered).write_volatile(1) };
     baremetal::serial::init_port(block.console_port);
     baremetal::interrupts::init_cpu(0);
     if block.magic != BOOT_BLOCK_MAGIC

@@ -1,0 +1,267 @@
+//! Lab 2: the hypervisor starts the RTOS on a CPU Linux gave up (after RVM1.5's
+//! `start_rt_cpus`), and stops it again.
+//!
+//! ```text
+//! driver: remove_cpu(1) ─► VMCALL START_RTOS(cpu 1, request) on CPU 0
+//!   CPU 0 (this file): check the request and the image ─► copy the image
+//!         ─► park CPU 1 (park.rs: INIT ─► its INIT exit ─► VMXOFF, halt)
+//!         ─► boot block, boot page tables ─► start_rtos (lab 2: save the page,
+//!            trampoline, INIT-SIPI-SIPI, wait for "entered", restore the page)
+//!   CPU 1: real mode ─► protected ─► long mode (the trampoline) ─► RTOS entry
+//! ```
+//!
+//! The RTOS runs natively on its CPU, outside VMX: nothing isolates the hypervisor
+//! or Linux from it (the book's lab 2 chapter, "what this trusts").
+
+pub mod cpus;
+mod image;
+pub mod park;
+pub mod tsc;
+
+// LAB 2: the student's files or the solution's, as build.rs chooses (`make lab2` or
+// `make lab2 SOLUTION=1`), like lab 1's (vmx/mod.rs).
+#[cfg_attr(lab_tree = "student", path = "../../../labs/lab2/boot_page_tables.rs")]
+#[cfg_attr(lab_tree = "solution", path = "../../../solutions/lab2/boot_page_tables.rs")]
+pub mod boot_page_tables;
+
+#[cfg_attr(lab_tree = "student", path = "../../../labs/lab2/ap_start.rs")]
+#[cfg_attr(lab_tree = "solution", path = "../../../solutions/lab2/ap_start.rs")]
+pub mod ap_start;
+
+#[cfg_attr(lab_tree = "student", path = "../../../labs/lab2/start_rtos.rs")]
+#[cfg_attr(lab_tree = "solution", path = "../../../solutions/lab2/start_rtos.rs")]
+pub mod start_rtos;
+
+use core::ops::Range;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use baremetal::apic::{send_ipi, Ipi};
+use baremetal::println;
+use baremetal::smp::ApParams;
+use crtos_abi::rtos::{BootBlock, RunMode, RTOS_BASE};
+use crtos_abi::{Errno, RTOS_SIZE, SHARED_SIZE};
+use spin::{Mutex, Once};
+use x86::vmx::vmcs::guest;
+
+use cpus::CpuState;
+use tsc::Tsc;
+
+use crate::percpu::PerCpu;
+use crate::vmx::vmcs;
+
+/// The CPU the RTOS runs on (Linux's number), or `NONE`.
+static RTOS_CPU: AtomicU64 = AtomicU64::new(NONE);
+const NONE: u64 = u64::MAX;
+/// One START_RTOS or STOP_RTOS at a time.
+static START_LOCK: Mutex<()> = Mutex::new(());
+
+/// The COM2 UART: the RTOS's console (Linux keeps COM1, its ttyS0).
+const RTOS_CONSOLE_PORT: u16 = 0x2F8;
+
+/// A page table in a frame of the hypervisor's: its physical address (what the entry
+/// above it, or CR3, holds) and its 512 entries.
+pub struct Table {
+    pub phys: u64,
+    pub entries: &'static mut [u64; 512],
+}
+
+/// The boot page tables: one PML4, one PDPT, and a page directory for each of the
+/// first 4 GiB ([`boot_page_tables::build_boot_page_tables`] fills them).
+pub struct BootPageTables {
+    pub pml4: Table,
+    pub pdpt: Table,
+    pub pds: [Table; 4],
+}
+
+/// Frames of the hypervisor's that the started CPU uses until the RTOS runs on its
+/// own page tables: the boot page tables, and one page holding the boot block with
+/// the trampoline's stack at its top. Allocated once, never freed: a late-starting
+/// CPU never finds them reused.
+struct BootFrames {
+    tables: BootPageTables,
+    block_phys: u64,
+    block: *mut BootBlock,
+}
+// SAFETY: used under START_LOCK only.
+unsafe impl Send for BootFrames {}
+unsafe impl Sync for BootFrames {}
+static BOOT_FRAMES: Once<Option<Mutex<BootFrames>>> = Once::new();
+
+// ANCHOR: plan
+/// What [`start_rtos::start_rtos`] needs to start the RTOS's CPU.
+pub struct StartPlan {
+    /// The local APIC ID of the CPU to start.
+    pub apic_id: u32,
+    /// What the trampoline loads in 64-bit mode: the boot page tables, a stack, the
+    /// RTOS's entry and the boot block's physical address (its argument).
+    pub params: ApParams,
+    /// The boot block; the RTOS sets its `entered` once it runs its own code.
+    pub boot_block: *const BootBlock,
+    pub tsc: Tsc,
+}
+
+impl StartPlan {
+    /// Whether the RTOS has entered (it has left the start-up page for good).
+    pub fn entered(&self) -> bool {
+        // SAFETY: the boot block lives in a hypervisor frame for the whole run; the
+        // RTOS writes the field from its CPU, hence the volatile read.
+        unsafe { core::ptr::addr_of!((*self.boot_block).entered).read_volatile() != 0 }
+    }
+}
+// ANCHOR_END: plan
+
+/// The RTOS's physical range: right after the hypervisor's in the reservation.
+fn rtos_range(cpu: &PerCpu) -> Range<u64> {
+    let base = cpu.region.phys + cpu.region.size;
+    base..base + RTOS_SIZE
+}
+
+/// START_RTOS on the calling CPU: `target` is the CPU Linux gave up, `request_gva`
+/// the guest-virtual address of a `StartRequest`. Bad arguments change nothing.
+pub fn start(cpu: &mut PerCpu, target: u64, request_gva: u64) -> Result<u64, Errno> {
+    let _guard = START_LOCK.try_lock().ok_or(Errno::Busy)?;
+    if RTOS_CPU.load(Ordering::Acquire) != NONE {
+        return Err(Errno::Busy); // one RTOS at a time
+    }
+    if target == cpu.cpu {
+        return Err(Errno::Inval); // the caller keeps running Linux
+    }
+    let apic_id = cpus::apic_id(target).ok_or(Errno::Inval)?;
+    if cpus::state(target) != CpuState::Guest {
+        return Err(Errno::Busy);
+    }
+    let range = rtos_range(cpu);
+    if range.start != RTOS_BASE {
+        println!("[hv] START_RTOS: the RTOS range starts at {:#x}, the RTOS is linked at {RTOS_BASE:#x}", range.start);
+        return Err(Errno::Inval);
+    }
+    let cr3 = vmcs::read(guest::CR3);
+    let req = image::read_request(&cpu.guest_memory, cr3, request_gva)?;
+    if req.tsc_khz == 0 {
+        return Err(Errno::Inval);
+    }
+    let entry = image::check_header(&cpu.guest_memory, cr3, &req, &range)?;
+    let frames = BOOT_FRAMES.call_once(alloc_boot_frames).as_ref().ok_or(Errno::NoMem)?;
+    let mut frames = frames.lock();
+    image::load(&cpu.guest_memory, cr3, &req, &range)?;
+
+    let tsc = Tsc { khz: req.tsc_khz };
+    park::park(target, apic_id, &tsc).map_err(|state| {
+        println!("[hv] START_RTOS: cpu {target} did not park ({state:?})");
+        if state == CpuState::ParkRequested { Errno::TimedOut } else { Errno::Busy }
+    })?;
+
+    let plan = prepare(&mut frames, cpu, &req, apic_id, entry, tsc);
+    let page_before = startup_page_checksum();
+    let started = start_rtos::start_rtos(&plan);
+    let page_after = startup_page_checksum();
+    println!(
+        "[hv] start-up page {:#x}: checksum before={page_before:08x} after={page_after:08x}",
+        crtos_abi::STARTUP_PAGE
+    );
+    match started {
+        Ok(()) => {
+            cpus::set(target, CpuState::Rtos);
+            RTOS_CPU.store(target, Ordering::Release);
+            println!("[hv] cpu {}: the RTOS runs on cpu {target} (APIC ID {apic_id})", cpu.cpu);
+            Ok(0)
+        }
+        Err(e) => {
+            // start_rtos reset the CPU (INIT): it waits for Linux's SIPIs.
+            cpus::set(target, CpuState::Reset);
+            println!("[hv] START_RTOS: the RTOS did not enter on cpu {target}: {e:?}; the CPU is Linux's again");
+            Err(e)
+        }
+    }
+}
+
+/// STOP_RTOS: resets the RTOS's CPU with INIT; it waits for Linux's INIT-SIPI-SIPI.
+pub fn stop(cpu: &PerCpu) -> Result<u64, Errno> {
+    let _guard = START_LOCK.try_lock().ok_or(Errno::Busy)?;
+    let target = RTOS_CPU.load(Ordering::Acquire);
+    if target == NONE {
+        return Err(Errno::Srch);
+    }
+    let apic_id = cpus::apic_id(target).ok_or(Errno::Srch)?;
+    send_ipi(apic_id as u8, Ipi::Init);
+    cpus::set(target, CpuState::Reset);
+    RTOS_CPU.store(NONE, Ordering::Release);
+    println!("[hv] cpu {}: stopped the RTOS on cpu {target} (INIT); the CPU is Linux's again", cpu.cpu);
+    Ok(target)
+}
+
+/// Whether `cpu` comes back from the RTOS (or a failed start) and may re-enter alone.
+pub fn rejoining(cpu: u64) -> bool {
+    cpus::state(cpu) == CpuState::Reset
+}
+
+fn alloc_boot_frames() -> Option<Mutex<BootFrames>> {
+    let table = || {
+        crate::memory::alloc_frame().map(|(phys, virt)| Table {
+            phys,
+            // SAFETY: a fresh, zeroed frame of ours, used only as this table.
+            entries: unsafe { &mut *(virt as *mut [u64; 512]) },
+        })
+    };
+    let tables = BootPageTables {
+        pml4: table()?,
+        pdpt: table()?,
+        pds: [table()?, table()?, table()?, table()?],
+    };
+    let (block_phys, block) = crate::memory::alloc_frame()?;
+    Some(Mutex::new(BootFrames {
+        tables,
+        block_phys,
+        block: block as *mut BootBlock,
+    }))
+}
+
+/// Fills the boot block and the boot page tables; the plan for `start_rtos`.
+fn prepare(
+    frames: &mut BootFrames,
+    cpu: &PerCpu,
+    req: &crtos_abi::rtos::StartRequest,
+    apic_id: u32,
+    entry: u64,
+    tsc: Tsc,
+) -> StartPlan {
+    let mut block = BootBlock::new(RunMode::Started);
+    block.apic_id = apic_id;
+    block.tsc_khz = req.tsc_khz;
+    // SAFETY: reading IA32_APIC_BASE has no side effect.
+    block.local_apic_base = unsafe { x86::msr::rdmsr(x86::msr::IA32_APIC_BASE) } & !0xFFF;
+    block.rtos_base = RTOS_BASE;
+    block.rtos_size = RTOS_SIZE;
+    block.shared_base = RTOS_BASE + RTOS_SIZE;
+    block.shared_size = SHARED_SIZE;
+    block.machine_cpus = cpu.region.max_cpus as u32;
+    block.console_port = RTOS_CONSOLE_PORT;
+    block.realtime_at_boot_ns = req.realtime_ns;
+    let len = req.cmdline.iter().position(|&b| b == 0).unwrap_or(req.cmdline.len());
+    let _ = block.set_cmdline(core::str::from_utf8(&req.cmdline[..len]).unwrap_or(""));
+    // SAFETY: our frame, under START_LOCK; nothing else uses it now.
+    unsafe { frames.block.write(block) };
+    boot_page_tables::build_boot_page_tables(&mut frames.tables);
+    StartPlan {
+        apic_id,
+        params: ApParams {
+            cr3: frames.tables.pml4.phys,
+            stack_top: frames.block_phys + 4096, // the top of the boot block's frame
+            entry,
+            arg: frames.block_phys,
+        },
+        boot_block: frames.block,
+        tsc,
+    }
+}
+
+/// A checksum (FNV-1a) of the start-up page: equal before and after `start_rtos` when
+/// it restored what Linux had there.
+pub fn startup_page_checksum() -> u32 {
+    // SAFETY: low memory is identity-mapped in the host; reading it has no effect.
+    let page = unsafe {
+        core::slice::from_raw_parts(crtos_abi::STARTUP_PAGE as *const u8, 4096)
+    };
+    page.iter()
+        .fold(0x811C_9DC5u32, |h, &b| (h ^ b as u32).wrapping_mul(0x0100_0193))
+}
