@@ -342,6 +342,16 @@ pub fn init_cpu(cpu: usize) {
         return;
     }
     gdt.load();
+    // A CPU that loads its tables a second time (one that comes back to the hypervisor
+    // from the RTOS, lab 2) finds its TSS descriptor busy from the first `ltr`: mark it
+    // available again, as the CPU itself marked it busy (SDM Vol. 3A §8.2.2).
+    let tss_type = x86_64::instructions::tables::sgdt().base.as_mut_ptr::<u8>();
+    // SAFETY: the type byte (byte 5) of this CPU's TSS descriptor in its own GDT, which
+    // only this CPU uses; the CPU writes that byte itself on `ltr`.
+    unsafe {
+        let tss_type = tss_type.add(tss_sel.index() as usize * 8 + 5);
+        tss_type.write_volatile(tss_type.read_volatile() & !0x2);
+    }
     // SAFETY: the selectors come from the GDT just loaded; the IDT is 'static.
     unsafe {
         CS::set_reg(*code);
