@@ -21,7 +21,10 @@ pub mod tsc;
 // LAB 2: the student's files or the solution's, as build.rs chooses (`make lab2` or
 // `make lab2 SOLUTION=1`), like lab 1's (vmx/mod.rs).
 #[cfg_attr(lab_tree = "student", path = "../../../labs/lab2/boot_page_tables.rs")]
-#[cfg_attr(lab_tree = "solution", path = "../../../solutions/lab2/boot_page_tables.rs")]
+#[cfg_attr(
+    lab_tree = "solution",
+    path = "../../../solutions/lab2/boot_page_tables.rs"
+)]
 pub mod boot_page_tables;
 
 #[cfg_attr(lab_tree = "student", path = "../../../labs/lab2/ap_start.rs")]
@@ -132,7 +135,10 @@ pub fn start(cpu: &mut PerCpu, target: u64, request_gva: u64) -> Result<u64, Err
     }
     let range = rtos_range(cpu);
     if range.start != RTOS_BASE {
-        println!("[hv] START_RTOS: the RTOS range starts at {:#x}, the RTOS is linked at {RTOS_BASE:#x}", range.start);
+        println!(
+            "[hv] START_RTOS: the RTOS range starts at {:#x}, the RTOS is linked at {RTOS_BASE:#x}",
+            range.start
+        );
         return Err(Errno::Inval);
     }
     let cr3 = vmcs::read(guest::CR3);
@@ -141,17 +147,40 @@ pub fn start(cpu: &mut PerCpu, target: u64, request_gva: u64) -> Result<u64, Err
         return Err(Errno::Inval);
     }
     let entry = image::check_header(&cpu.guest_memory, cr3, &req, &range)?;
-    let frames = BOOT_FRAMES.call_once(alloc_boot_frames).as_ref().ok_or(Errno::NoMem)?;
+    let frames = BOOT_FRAMES
+        .call_once(alloc_boot_frames)
+        .as_ref()
+        .ok_or(Errno::NoMem)?;
     let mut frames = frames.lock();
     image::load(&cpu.guest_memory, cr3, &req, &range)?;
 
     let tsc = Tsc { khz: req.tsc_khz };
     park::park(target, apic_id, &tsc).map_err(|state| {
         println!("[hv] START_RTOS: cpu {target} did not park ({state:?})");
-        if state == CpuState::ParkRequested { Errno::TimedOut } else { Errno::Busy }
+        if state == CpuState::ParkRequested {
+            Errno::TimedOut
+        } else {
+            Errno::Busy
+        }
     })?;
 
     let plan = prepare(&mut frames, cpu, &req, apic_id, entry, tsc);
+    if let Err(va) = check_identity_map(
+        &frames.tables,
+        &[
+            0,
+            crtos_abi::STARTUP_PAGE,
+            entry,
+            plan.params.arg,
+            (4 << 30) - 1,
+        ],
+    ) {
+        println!("[hv] boot page tables: {va:#x} is not mapped to itself: the RTOS cannot start");
+        send_ipi(apic_id as u8, Ipi::Init);
+        cpus::set(target, CpuState::Reset);
+        return Err(Errno::Inval);
+    }
+    println!("[hv] boot page tables: the first 4 GiB identity-mapped");
     let page_before = startup_page_checksum();
     let started = start_rtos::start_rtos(&plan);
     let page_after = startup_page_checksum();
@@ -163,7 +192,10 @@ pub fn start(cpu: &mut PerCpu, target: u64, request_gva: u64) -> Result<u64, Err
         Ok(()) => {
             cpus::set(target, CpuState::Rtos);
             RTOS_CPU.store(target, Ordering::Release);
-            println!("[hv] cpu {}: the RTOS runs on cpu {target} (APIC ID {apic_id})", cpu.cpu);
+            println!(
+                "[hv] cpu {}: the RTOS runs on cpu {target} (APIC ID {apic_id})",
+                cpu.cpu
+            );
             Ok(0)
         }
         Err(e) => {
@@ -186,7 +218,10 @@ pub fn stop(cpu: &PerCpu) -> Result<u64, Errno> {
     send_ipi(apic_id as u8, Ipi::Init);
     cpus::set(target, CpuState::Reset);
     RTOS_CPU.store(NONE, Ordering::Release);
-    println!("[hv] cpu {}: stopped the RTOS on cpu {target} (INIT); the CPU is Linux's again", cpu.cpu);
+    println!(
+        "[hv] cpu {}: stopped the RTOS on cpu {target} (INIT); the CPU is Linux's again",
+        cpu.cpu
+    );
     Ok(target)
 }
 
@@ -237,7 +272,11 @@ fn prepare(
     block.machine_cpus = cpu.region.max_cpus as u32;
     block.console_port = RTOS_CONSOLE_PORT;
     block.realtime_at_boot_ns = req.realtime_ns;
-    let len = req.cmdline.iter().position(|&b| b == 0).unwrap_or(req.cmdline.len());
+    let len = req
+        .cmdline
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(req.cmdline.len());
     let _ = block.set_cmdline(core::str::from_utf8(&req.cmdline[..len]).unwrap_or(""));
     // SAFETY: our frame, under START_LOCK; nothing else uses it now.
     unsafe { frames.block.write(block) };
@@ -255,13 +294,42 @@ fn prepare(
     }
 }
 
+/// Walks `tables` for each address of `addresses`: `Err(address)` for the first one
+/// that does not translate to itself, or when an entry past the first 4 GiB is present.
+fn check_identity_map(tables: &BootPageTables, addresses: &[u64]) -> Result<(), u64> {
+    const PRESENT: u64 = 1;
+    const HUGE: u64 = 1 << 7;
+    const ADDR: u64 = 0x000F_FFFF_FFFF_F000;
+    let table_at = |phys: u64| -> Option<&[u64; 512]> {
+        core::iter::once(&tables.pdpt)
+            .chain(tables.pds.iter())
+            .find(|t| t.phys == phys)
+            .map(|t| &*t.entries)
+    };
+    let translate = |va: u64| -> Option<u64> {
+        let pml4e = tables.pml4.entries[(va >> 39) as usize & 511];
+        let pdpte =
+            table_at(pml4e & ADDR).filter(|_| pml4e & PRESENT != 0)?[(va >> 30) as usize & 511];
+        let pde = table_at(pdpte & ADDR).filter(|_| pdpte & PRESENT != 0 && pdpte & HUGE == 0)?
+            [(va >> 21) as usize & 511];
+        (pde & PRESENT != 0 && pde & HUGE != 0)
+            .then_some((pde & ADDR & !0x1F_FFFF) | (va & 0x1F_FFFF))
+    };
+    if tables.pml4.entries[1..].iter().any(|&e| e & PRESENT != 0) {
+        return Err(1 << 39);
+    }
+    match addresses.iter().find(|&&va| translate(va) != Some(va)) {
+        Some(&va) => Err(va),
+        None => Ok(()),
+    }
+}
+
 /// A checksum (FNV-1a) of the start-up page: equal before and after `start_rtos` when
 /// it restored what Linux had there.
 pub fn startup_page_checksum() -> u32 {
     // SAFETY: low memory is identity-mapped in the host; reading it has no effect.
-    let page = unsafe {
-        core::slice::from_raw_parts(crtos_abi::STARTUP_PAGE as *const u8, 4096)
-    };
-    page.iter()
-        .fold(0x811C_9DC5u32, |h, &b| (h ^ b as u32).wrapping_mul(0x0100_0193))
+    let page = unsafe { core::slice::from_raw_parts(crtos_abi::STARTUP_PAGE as *const u8, 4096) };
+    page.iter().fold(0x811C_9DC5u32, |h, &b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    })
 }
