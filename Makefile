@@ -185,12 +185,15 @@ define expect-skeleton-below-full
 	  { echo "test-labs: the $(1) skeleton's report does not list what is left ($(3))" >&2; exit 1; }; fi
 endef
 
-test-labs: $(MACHINE) $(foreach t,$(TREES),$(call LAB1_IMAGES,$(t))) ## Each lab's grader on its solution (full marks) and its skeleton (below full)
+test-labs: $(MACHINE) $(foreach t,$(TREES),$(call LAB1_IMAGES,$(t)) $(call LAB2_IMAGES,$(t))) ## Each lab's grader on its solution (full marks) and its skeleton (below full)
 	$(GRADER) lab1-selftest --tree solution --machine bochs
 	$(GRADER) lab1 --tree solution --machine bochs
+	$(GRADER) lab2 --tree solution --machine bochs
 	@mkdir -p build/grader
 	$(call expect-skeleton-below-full,lab1-selftest,LAB 1: vmxon.rs: check_vmx_support,vmxon.rs: enter_vmx_operation)
 	$(call expect-skeleton-below-full,lab1,LAB 1: vmxon.rs: check_vmx_support,vmxon.rs: enter_vmx_operation)
+	@# The student tree's lab 2 stands on its lab 1: unsolved, enabling stops the run there.
+	$(call expect-skeleton-below-full,lab2,LAB 1: vmxon.rs: check_vmx_support,boot_page_tables.rs: build_boot_page_tables)
 
 book: ## Build the book (book/build/index.html); every include must name a real anchor
 	bash book/check-includes.sh

@@ -100,7 +100,9 @@ impl GuestPhysMemory {
             let gpa = self.translate(cr3, addr, false)?;
             let src = self.host_ptr(gpa, chunk as u64)?;
             // SAFETY: checked above: mapped, open guest memory.
-            unsafe { core::ptr::copy_nonoverlapping(src as *const u8, out[done..].as_mut_ptr(), chunk) };
+            unsafe {
+                core::ptr::copy_nonoverlapping(src as *const u8, out[done..].as_mut_ptr(), chunk)
+            };
             done += chunk;
         }
         Ok(())

@@ -110,12 +110,7 @@ mod tests {
     fn unknown_and_future_numbers_return_enosys() {
         let mut g = Guest::new();
         let mut cpu = cpu_of(&mut g);
-        for nr in [
-            5,
-            0x999,
-            u64::MAX,
-            HypercallCode::Notify.into(),
-        ] {
+        for nr in [5, 0x999, u64::MAX, HypercallCode::Notify.into()] {
             assert_eq!(
                 dispatch(&mut cpu, nr, [0; 3], 0),
                 ret(Errno::NoSys),
@@ -130,8 +125,14 @@ mod tests {
         let mut cpu = cpu_of(&mut g);
         let start: u64 = HypercallCode::StartRtos.into();
         // The caller's own CPU, and a CPU that never entered the hypervisor.
-        assert_eq!(dispatch(&mut cpu, start, [1, 0x1000, 0], 0), ret(Errno::Inval));
-        assert_eq!(dispatch(&mut cpu, start, [7, 0x1000, 0], 0), ret(Errno::Inval));
+        assert_eq!(
+            dispatch(&mut cpu, start, [1, 0x1000, 0], 0),
+            ret(Errno::Inval)
+        );
+        assert_eq!(
+            dispatch(&mut cpu, start, [7, 0x1000, 0], 0),
+            ret(Errno::Inval)
+        );
         let stop: u64 = HypercallCode::StopRtos.into();
         assert_eq!(dispatch(&mut cpu, stop, [0; 3], 0), ret(Errno::Srch));
     }

@@ -199,9 +199,7 @@ fn rejoin(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> Errno {
         .and_then(|()| vmxon::check_vmx_support())
         // SAFETY: this CPU's own VMXON region.
         .and_then(|()| unsafe { vmxon::enter_vmx_operation(&mut cpu.vmxon_region, vmxon_phys) })
-        .and_then(|()| {
-            setup_vmcs(cpu, args).inspect_err(|_| vmx_off())
-        });
+        .and_then(|()| setup_vmcs(cpu, args).inspect_err(|_| vmx_off()));
     if let Err(e) = on {
         println!("[hv] cpu {}: cannot re-enter: {e:?}", args.cpu);
         rtos::cpus::set(args.cpu, rtos::cpus::CpuState::Absent);
@@ -209,7 +207,10 @@ fn rejoin(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> Errno {
         return Errno::Io;
     }
     DEPARTED.fetch_sub(1, Ordering::AcqRel);
-    println!("[hv] cpu {}: back from the RTOS, Linux's guest again", args.cpu);
+    println!(
+        "[hv] cpu {}: back from the RTOS, Linux's guest again",
+        args.cpu
+    );
     launch(cpu, args)
 }
 

@@ -20,7 +20,5 @@ use crate::rtos::BootPageTables;
 pub fn build_boot_page_tables(t: &mut BootPageTables) {
     // LAB 2: write this function.
     let _ = t;
-    todo!(
-        "LAB 2: boot_page_tables.rs: build_boot_page_tables (identity-map 4 GiB with 2 MiB pages)"
-    )
+    todo!("LAB 2: boot_page_tables.rs: build_boot_page_tables (identity, 2 MiB pages)")
 }

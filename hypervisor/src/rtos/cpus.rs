@@ -63,9 +63,9 @@ pub fn apic_id(cpu: u64) -> Option<u32> {
 }
 
 pub fn state(cpu: u64) -> CpuState {
-    STATES
-        .get(cpu as usize)
-        .map_or(CpuState::Absent, |s| CpuState::from_raw(s.load(Ordering::Acquire)))
+    STATES.get(cpu as usize).map_or(CpuState::Absent, |s| {
+        CpuState::from_raw(s.load(Ordering::Acquire))
+    })
 }
 
 pub fn set(cpu: u64, state: CpuState) {

@@ -59,7 +59,10 @@ pub fn park(cpu: u64, apic_id: u32, tsc: &Tsc) -> Result<(), CpuState> {
 /// against a driver bug, not a proof). Any other INIT is ignored: Linux resumes.
 pub fn on_init_signal(cpu: &mut PerCpu) {
     if cpus::state(cpu.cpu) != CpuState::ParkRequested {
-        println!("[hv] cpu {}: ignored an INIT (nobody asked this CPU to park)", cpu.cpu);
+        println!(
+            "[hv] cpu {}: ignored an INIT (nobody asked this CPU to park)",
+            cpu.cpu
+        );
         return;
     }
     if vmcs::read(guest::RFLAGS) & RFLAGS_IF != 0 {
@@ -70,7 +73,10 @@ pub fn on_init_signal(cpu: &mut PerCpu) {
         cpus::set(cpu.cpu, CpuState::Refused);
         return;
     }
-    println!("[hv] cpu {}: Linux gave this CPU up: leaving VMX for the RTOS", cpu.cpu);
+    println!(
+        "[hv] cpu {}: Linux gave this CPU up: leaving VMX for the RTOS",
+        cpu.cpu
+    );
     let dropped = vmx::nmi::drop_pending(cpu.cpu as usize);
     if dropped != 0 {
         println!("[hv] cpu {}: {dropped} NMI(s) for Linux dropped", cpu.cpu);
