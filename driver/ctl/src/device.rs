@@ -72,11 +72,14 @@ impl Device {
             cmdline_addr: cmdline.as_ptr() as u64,
             cmdline_len: cmdline.len() as u64,
         };
-        self.ioctl(abi::IOCTL_START_RTOS, (&mut arg as *mut StartRtosArg).cast())
-            .map_err(|error| IoctlError {
-                error,
-                reject_reason: arg.image.reject_reason,
-            })
+        self.ioctl(
+            abi::IOCTL_START_RTOS,
+            (&mut arg as *mut StartRtosArg).cast(),
+        )
+        .map_err(|error| IoctlError {
+            error,
+            reject_reason: arg.image.reject_reason,
+        })
     }
 
     pub fn stop_rtos(&self) -> io::Result<()> {

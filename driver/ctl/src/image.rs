@@ -148,7 +148,9 @@ pub fn pack(kind: Kind, elf: &[u8]) -> Result<Vec<u8>, String> {
         Kind::Rtos => crtos_abi::rtos::RTOS_BASE,
     };
     if vaddr != base {
-        return Err(format!("the image must be linked at {base:#x}, not {vaddr:#x}"));
+        return Err(format!(
+            "the image must be linked at {base:#x}, not {vaddr:#x}"
+        ));
     }
     let mut image = elf
         .get(offset..offset + filesz)

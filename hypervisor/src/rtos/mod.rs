@@ -182,7 +182,9 @@ pub fn start(cpu: &mut PerCpu, target: u64, request_gva: u64) -> Result<u64, Err
     }
     println!("[hv] boot page tables: the first 4 GiB identity-mapped");
     let page_before = startup_page_checksum();
+    let t0 = Tsc::now();
     let started = start_rtos::start_rtos(&plan);
+    let took_us = tsc.us_between(t0, Tsc::now());
     let page_after = startup_page_checksum();
     println!(
         "[hv] start-up page {:#x}: checksum before={page_before:08x} after={page_after:08x}",
@@ -193,7 +195,7 @@ pub fn start(cpu: &mut PerCpu, target: u64, request_gva: u64) -> Result<u64, Err
             cpus::set(target, CpuState::Rtos);
             RTOS_CPU.store(target, Ordering::Release);
             println!(
-                "[hv] cpu {}: the RTOS runs on cpu {target} (APIC ID {apic_id})",
+                "[hv] cpu {}: the RTOS runs on cpu {target} (APIC ID {apic_id}); start_rtos took {took_us} us",
                 cpu.cpu
             );
             Ok(0)
