@@ -1,8 +1,8 @@
 #!/bin/sh
 # crtos_run=lab2: the compounded system. The hypervisor runs under Linux (lab 1); then
 # Linux gives its last CPU up and the hypervisor starts the RTOS there (lab 2), while
-# Linux keeps CPU 0. Bad starts first (nothing may change), then start, look, stop,
-# three times. The RTOS prints on COM2 (its lines reach the transcript as `[rtos] ...`).
+# Linux keeps CPU 0. Bad starts first (a bad image, one that hangs: nothing may change),
+# then start, look, stop, three times. The RTOS prints on COM2 (its lines reach the transcript as `[rtos] ...`).
 #
 # This script decides nothing: it prints each step's output and exit status, tagged with
 # the step and this run's nonce; what each check expects is in grader/src/labs/lab2.rs.
@@ -29,6 +29,12 @@ step crtosctl enable /images/hypervisor.img
 crtosctl make-test-image --kind rtos --corrupt magic /tmp/bad-rtos.img >/dev/null
 step crtosctl start-rtos /tmp/bad-rtos.img "$RUN_LIST"
 online
+# A valid image whose entry spins (jmp $): it never says it entered, so the start times
+# out, and the CPU comes back to Linux, inside the hypervisor.
+crtosctl make-test-image --kind rtos --corrupt hang /tmp/hang-rtos.img >/dev/null
+step crtosctl start-rtos /tmp/hang-rtos.img "$RUN_LIST"
+online
+step crtosctl cpuid
 for cycle in 1 2 3; do
 	step crtosctl start-rtos /images/rtos.img $RUN_LIST
 	online
@@ -37,6 +43,9 @@ for cycle in 1 2 3; do
 	if [ $cycle = 1 ]; then
 		step crtosctl start-rtos /images/rtos.img $RUN_LIST
 		step crtosctl disable
+		# The hypervisor logs the denied read on the UART at once, while Linux's
+		# console may still be sending the lines above: let it drain first.
+		sleep 1
 		step crtosctl probe-read $((RTOS_OFFSET + 0x100))
 	fi
 	sleep 1

@@ -59,7 +59,13 @@ pub enum Corruption {
     Flags,
     /// Only 32 bytes: shorter than a header.
     Truncated,
+    /// Not broken: a valid image whose entry spins forever (`jmp $`), so an RTOS
+    /// started from it never says it entered: START_RTOS must time out (lab 2).
+    Hang,
 }
+
+/// `jmp $` (EB FE): the entry of a [`Corruption::Hang`] image.
+const JMP_SELF: [u8; 2] = [0xEB, 0xFE];
 
 /// Builds a test image: a header and `body_len` bytes of a recognisable pattern
 /// (the entry points at the body's start; nothing executes it yet).
@@ -91,10 +97,13 @@ pub fn make_test_image(kind: Kind, corruption: Corruption, body_len: usize) -> V
         Corruption::Percpu => header.percpu_size = 1000,
         Corruption::TooBig => header.percpu_size = range,
         Corruption::Flags => header.flags = 1,
-        Corruption::None | Corruption::Checksum | Corruption::Truncated => {}
+        Corruption::None | Corruption::Checksum | Corruption::Truncated | Corruption::Hang => {}
     }
     let mut image = header.to_bytes().to_vec();
     image.extend((0..body_len).map(|i| (i % 251) as u8));
+    if corruption == Corruption::Hang && body_len >= JMP_SELF.len() {
+        image[abi::HEADER_SIZE..abi::HEADER_SIZE + JMP_SELF.len()].copy_from_slice(&JMP_SELF);
+    }
     let checksum = image_checksum(&image);
     image[abi::CHECKSUM_OFFSET..abi::CHECKSUM_OFFSET + 4].copy_from_slice(&checksum.to_le_bytes());
     match corruption {

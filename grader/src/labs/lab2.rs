@@ -63,6 +63,14 @@ pub fn lab() -> Lab {
                     r"^lab2: cycle 0: cpus online: 0-1 nonce={nonce}$",
                 ])
                 .hint("the driver checks the image before it takes any CPU (driver/module/rtos.c)"),
+            check("a start that hangs times out (ETIMEDOUT) and the CPU comes back", 1)
+                .parent("Linux boots on 2 CPUs and enables the hypervisor")
+                .lines(&[
+                    r"^lab2: cycle 0: crtosctl start-rtos /tmp/hang-rtos\.img .*\(ETIMEDOUT\) nonce={nonce}$",
+                    r"^lab2: cycle 0: cpus online: 0-1 nonce={nonce}$",
+                    r"^lab2: cycle 0: crtosctl cpuid: cpu 1: CPUID 0x40000000 = crtos-lab-hv nonce={nonce}$",
+                ])
+                .hint("start_rtos.rs: wait with a time-out, reset the CPU with INIT, restore the page, return Errno::TimedOut"),
             check("the hypervisor parks the CPU Linux gave up", 1)
                 .parent("Linux boots on 2 CPUs and enables the hypervisor")
                 .lines(&[r"^\[hv\] cpu 1: Linux gave this CPU up: leaving VMX for the RTOS$"])
@@ -170,9 +178,10 @@ fn startup_page_restored(t: &Transcript) -> Verdict {
         ));
     }
     match (hv.len(), linux.len()) {
-        (3, 3) => Verdict::Pass,
+        // The hanging start, then three cycles.
+        (4, 4) => Verdict::Pass,
         _ if t.ended.is_some() => Verdict::Fail(format!(
-            "{} checksum pairs from the hypervisor and {} from the driver (3 of each expected)",
+            "{} checksum pairs from the hypervisor and {} from the driver (4 of each expected)",
             hv.len(),
             linux.len()
         )),
