@@ -70,3 +70,78 @@ pub fn load(
     rest.fill(0);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guest_memory::synthetic::{Guest, CR3, RW};
+
+    const IMAGE_GVA: u64 = 0x7000_0000;
+    const IMAGE_GPA: u64 = 0x30_0000;
+    const RANGE: Range<u64> = 0x1100_0000..0x1100_0000 + (32 << 20);
+
+    /// A guest holding an RTOS image header (with `edit` applied) at IMAGE_GVA, and a
+    /// request for it.
+    fn guest_with(edit: impl Fn(&mut ImageHeader)) -> (Guest, StartRequest) {
+        let mut h = ImageHeader {
+            magic: RTOS_MAGIC,
+            version: IMAGE_VERSION,
+            header_size: HEADER_SIZE as u32,
+            image_size: 0x2000,
+            entry_offset: 0x100,
+            ..Default::default()
+        };
+        edit(&mut h);
+        let mut g = Guest::new();
+        g.map(IMAGE_GVA, IMAGE_GPA, 1, RW);
+        g.map(IMAGE_GVA + 0x1000, IMAGE_GPA + 0x1000, 1, RW);
+        g.memory[IMAGE_GPA as usize..][..HEADER_SIZE].copy_from_slice(&h.to_bytes());
+        let req = StartRequest {
+            image_addr: IMAGE_GVA,
+            image_size: 0x2000,
+            tsc_khz: 200_000,
+            realtime_ns: 0,
+            cmdline: [0; crtos_abi::rtos::START_CMDLINE_LEN],
+        };
+        (g, req)
+    }
+
+    #[test]
+    fn a_good_header_gives_the_entry_in_the_rtos_range() {
+        let (mut g, req) = guest_with(|_| {});
+        assert_eq!(
+            check_header(&g.phys(), CR3, &req, &RANGE),
+            Ok(RANGE.start + 0x100)
+        );
+    }
+
+    #[test]
+    fn each_bad_field_is_refused() {
+        let cases: [(fn(&mut ImageHeader), Errno); 6] = [
+            (|h| h.magic = crtos_abi::HV_MAGIC, Errno::Inval),
+            (|h| h.version = 2, Errno::Inval),
+            (|h| h.header_size = 32, Errno::Inval),
+            (|h| h.image_size = 0x3000, Errno::Inval), // not the size the driver sent
+            (|h| h.entry_offset = 0x2000, Errno::Inval),
+            (|h| h.image_size = 64 << 20, Errno::TooBig),
+        ];
+        for (edit, want) in cases {
+            let (mut g, req) = guest_with(edit);
+            assert_eq!(check_header(&g.phys(), CR3, &req, &RANGE), Err(want));
+        }
+    }
+
+    #[test]
+    fn an_unmapped_image_is_a_fault() {
+        let (mut g, mut req) = guest_with(|_| {});
+        req.image_addr = 0x5000_0000;
+        assert_eq!(
+            check_header(&g.phys(), CR3, &req, &RANGE),
+            Err(Errno::Fault)
+        );
+        assert_eq!(
+            read_request(&g.phys(), CR3, 0x5000_0000).err(),
+            Some(Errno::Fault)
+        );
+    }
+}

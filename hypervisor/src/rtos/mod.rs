@@ -335,3 +335,60 @@ pub fn startup_page_checksum() -> u32 {
         (h ^ b as u32).wrapping_mul(0x0100_0193)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Boot page tables in host memory, at made-up physical addresses.
+    fn tables() -> BootPageTables {
+        let table = |phys: u64| Table {
+            phys,
+            entries: Box::leak(Box::new([0u64; 512])),
+        };
+        BootPageTables {
+            pml4: table(0x1000),
+            pdpt: table(0x2000),
+            pds: [table(0x3000), table(0x4000), table(0x5000), table(0x6000)],
+        }
+    }
+
+    const ADDRESSES: [u64; 5] = [0, 0x6000, 0x1100_b150, 0xFEE0_0000, (4 << 30) - 1];
+
+    #[test]
+    fn the_boot_page_tables_identity_map_4_gib() {
+        let mut t = tables();
+        boot_page_tables::build_boot_page_tables(&mut t);
+        assert_eq!(check_identity_map(&t, &ADDRESSES), Ok(()));
+    }
+
+    #[test]
+    fn a_wrong_boot_page_table_entry_is_found() {
+        let mut t = tables();
+        boot_page_tables::build_boot_page_tables(&mut t);
+        t.pds[3].entries[503] = 0; // the local APIC's 2 MiB page
+        assert_eq!(check_identity_map(&t, &ADDRESSES), Err(0xFEE0_0000));
+        let mut t = tables();
+        boot_page_tables::build_boot_page_tables(&mut t);
+        t.pml4.entries[1] = t.pdpt.phys | 1; // something above the first 512 GiB
+        assert_eq!(check_identity_map(&t, &ADDRESSES), Err(1 << 39));
+    }
+
+    #[test]
+    fn a_cpu_parks_only_from_the_guest_state() {
+        cpus::entered(5, 5);
+        assert!(cpus::transition(
+            5,
+            CpuState::Guest,
+            CpuState::ParkRequested
+        ));
+        assert!(!cpus::transition(
+            5,
+            CpuState::Guest,
+            CpuState::ParkRequested
+        ));
+        cpus::set(5, CpuState::Reset);
+        assert!(rejoining(5));
+        assert_eq!(cpus::apic_id(6), None);
+    }
+}
