@@ -11,6 +11,7 @@
 //!                               each CPU: VMCS guest state (lab 1), host state, controls
 //!                               VMLAUNCH ─► Linux resumes as a guest
 //! VM exit ─► vmexit_handler (vmx/vmexit.rs) ─► CPUID / VMCALL (lab 1) / CR / MSR / EPT ...
+//! START_RTOS ─► rtos/ (lab 2): park the CPU Linux gave up, start the RTOS on it natively
 //! ```
 // Unit tests of the logic that needs no VMX run on the host, with std
 // (`cargo test -p hypervisor --no-default-features --lib`).
