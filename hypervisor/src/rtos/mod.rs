@@ -41,8 +41,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use baremetal::apic::{send_ipi, Ipi};
 use baremetal::println;
 use baremetal::smp::ApParams;
-use crtos_abi::rtos::{BootBlock, RunMode, RTOS_BASE};
-use crtos_abi::{Errno, RTOS_SIZE, SHARED_SIZE};
+use crtos_abi::rtos::{BootBlock, RunMode, StartRequest, RTOS_BASE};
+use crtos_abi::{Errno, RTOS_SIZE, SHARED_SIZE, STARTUP_PAGE};
 use spin::{Mutex, Once};
 use x86::vmx::vmcs::guest;
 
@@ -123,6 +123,54 @@ fn rtos_range(cpu: &PerCpu) -> Range<u64> {
 /// the guest-virtual address of a `StartRequest`. Bad arguments change nothing.
 pub fn start(cpu: &mut PerCpu, target: u64, request_gva: u64) -> Result<u64, Errno> {
     let _guard = START_LOCK.try_lock().ok_or(Errno::Busy)?;
+    let checked = check_request(cpu, target, request_gva)?;
+    let frames = BOOT_FRAMES
+        .call_once(alloc_boot_frames)
+        .as_ref()
+        .ok_or(Errno::NoMem)?;
+    let mut frames = frames.lock();
+    let cr3 = vmcs::read(guest::CR3);
+    image::load(&cpu.guest_memory, cr3, &checked.request, &checked.range)?;
+
+    let tsc = Tsc {
+        khz: checked.request.tsc_khz,
+    };
+    park::park(target, checked.apic_id, &tsc).map_err(|state| {
+        println!("[hv] START_RTOS: cpu {target} did not park ({state:?})");
+        match state {
+            CpuState::ParkRequested => Errno::TimedOut, // no INIT exit came
+            _ => Errno::Busy,                           // Linux still runs there
+        }
+    })?;
+    // From here on the CPU is out of VMX: whatever fails, it is reset for Linux.
+    let plan = prepare(&mut frames, cpu, &checked, tsc);
+    let started = check_boot_page_tables(&frames.tables, &plan).and_then(|()| boot(&plan));
+    match started {
+        Ok(()) => {
+            cpus::set(target, CpuState::Rtos);
+            RTOS_CPU.store(target, Ordering::Release);
+            Ok(0)
+        }
+        Err(e) => {
+            send_ipi(checked.apic_id as u8, Ipi::Init); // back to wait-for-SIPI
+            cpus::set(target, CpuState::Reset);
+            println!("[hv] START_RTOS: the RTOS did not start on cpu {target}: {e:?}; the CPU is Linux's again");
+            Err(e)
+        }
+    }
+}
+
+/// A START_RTOS request that passed every check.
+struct CheckedRequest {
+    apic_id: u32,
+    request: StartRequest,
+    /// The RTOS's entry, a physical address in `range`.
+    entry: u64,
+    range: Range<u64>,
+}
+
+/// Checks the caller's arguments and the image's header; nothing changes here.
+fn check_request(cpu: &PerCpu, target: u64, request_gva: u64) -> Result<CheckedRequest, Errno> {
     if RTOS_CPU.load(Ordering::Acquire) != NONE {
         return Err(Errno::Busy); // one RTOS at a time
     }
@@ -142,71 +190,55 @@ pub fn start(cpu: &mut PerCpu, target: u64, request_gva: u64) -> Result<u64, Err
         return Err(Errno::Inval);
     }
     let cr3 = vmcs::read(guest::CR3);
-    let req = image::read_request(&cpu.guest_memory, cr3, request_gva)?;
-    if req.tsc_khz == 0 {
+    let request = image::read_request(&cpu.guest_memory, cr3, request_gva)?;
+    if request.tsc_khz == 0 {
         return Err(Errno::Inval);
     }
-    let entry = image::check_header(&cpu.guest_memory, cr3, &req, &range)?;
-    let frames = BOOT_FRAMES
-        .call_once(alloc_boot_frames)
-        .as_ref()
-        .ok_or(Errno::NoMem)?;
-    let mut frames = frames.lock();
-    image::load(&cpu.guest_memory, cr3, &req, &range)?;
+    let entry = image::check_header(&cpu.guest_memory, cr3, &request, &range)?;
+    Ok(CheckedRequest {
+        apic_id,
+        request,
+        entry,
+        range,
+    })
+}
 
-    let tsc = Tsc { khz: req.tsc_khz };
-    park::park(target, apic_id, &tsc).map_err(|state| {
-        println!("[hv] START_RTOS: cpu {target} did not park ({state:?})");
-        if state == CpuState::ParkRequested {
-            Errno::TimedOut
-        } else {
-            Errno::Busy
-        }
-    })?;
-
-    let plan = prepare(&mut frames, cpu, &req, apic_id, entry, tsc);
-    if let Err(va) = check_identity_map(
-        &frames.tables,
-        &[
-            0,
-            crtos_abi::STARTUP_PAGE,
-            entry,
-            plan.params.arg,
-            (4 << 30) - 1,
-        ],
-    ) {
+/// The student's boot page tables must map what the started CPU touches before the
+/// RTOS loads its own: the start-up page, the RTOS's entry, the boot block.
+fn check_boot_page_tables(tables: &BootPageTables, plan: &StartPlan) -> Result<(), Errno> {
+    let used = [
+        0,
+        STARTUP_PAGE,
+        plan.params.entry,
+        plan.params.arg,
+        (4 << 30) - 1,
+    ];
+    check_identity_map(tables, &used).map_err(|va| {
         println!("[hv] boot page tables: {va:#x} is not mapped to itself: the RTOS cannot start");
-        send_ipi(apic_id as u8, Ipi::Init);
-        cpus::set(target, CpuState::Reset);
-        return Err(Errno::Inval);
-    }
+        Errno::Inval
+    })?;
     println!("[hv] boot page tables: the first 4 GiB identity-mapped");
+    Ok(())
+}
+
+/// Runs `start_rtos` (lab 2) and reports what it did to the start-up page and how long
+/// the CPU took to enter.
+fn boot(plan: &StartPlan) -> Result<(), Errno> {
     let page_before = startup_page_checksum();
     let t0 = Tsc::now();
-    let started = start_rtos::start_rtos(&plan);
-    let took_us = tsc.us_between(t0, Tsc::now());
-    let page_after = startup_page_checksum();
+    let started = start_rtos::start_rtos(plan);
+    let took_us = plan.tsc.us_between(t0, Tsc::now());
     println!(
-        "[hv] start-up page {:#x}: checksum before={page_before:08x} after={page_after:08x}",
-        crtos_abi::STARTUP_PAGE
+        "[hv] start-up page {STARTUP_PAGE:#x}: checksum before={page_before:08x} after={:08x}",
+        startup_page_checksum()
     );
-    match started {
-        Ok(()) => {
-            cpus::set(target, CpuState::Rtos);
-            RTOS_CPU.store(target, Ordering::Release);
-            println!(
-                "[hv] cpu {}: the RTOS runs on cpu {target} (APIC ID {apic_id}); start_rtos took {took_us} us",
-                cpu.cpu
-            );
-            Ok(0)
-        }
-        Err(e) => {
-            // start_rtos reset the CPU (INIT): it waits for Linux's SIPIs.
-            cpus::set(target, CpuState::Reset);
-            println!("[hv] START_RTOS: the RTOS did not enter on cpu {target}: {e:?}; the CPU is Linux's again");
-            Err(e)
-        }
+    if started.is_ok() {
+        println!(
+            "[hv] the RTOS runs on the CPU with APIC ID {}; start_rtos took {took_us} us",
+            plan.apic_id
+        );
     }
+    started
 }
 
 /// STOP_RTOS: resets the RTOS's CPU with INIT; it waits for Linux's INIT-SIPI-SIPI.
@@ -254,22 +286,16 @@ fn alloc_boot_frames() -> Option<Mutex<BootFrames>> {
 }
 
 /// Fills the boot block and the boot page tables; the plan for `start_rtos`.
-fn prepare(
-    frames: &mut BootFrames,
-    cpu: &PerCpu,
-    req: &crtos_abi::rtos::StartRequest,
-    apic_id: u32,
-    entry: u64,
-    tsc: Tsc,
-) -> StartPlan {
+fn prepare(frames: &mut BootFrames, cpu: &PerCpu, checked: &CheckedRequest, tsc: Tsc) -> StartPlan {
+    let req = &checked.request;
     let mut block = BootBlock::new(RunMode::Started);
-    block.apic_id = apic_id;
+    block.apic_id = checked.apic_id;
     block.tsc_khz = req.tsc_khz;
     // SAFETY: reading IA32_APIC_BASE has no side effect.
     block.local_apic_base = unsafe { x86::msr::rdmsr(x86::msr::IA32_APIC_BASE) } & !0xFFF;
-    block.rtos_base = RTOS_BASE;
+    block.rtos_base = checked.range.start;
     block.rtos_size = RTOS_SIZE;
-    block.shared_base = RTOS_BASE + RTOS_SIZE;
+    block.shared_base = checked.range.end;
     block.shared_size = SHARED_SIZE;
     block.machine_cpus = cpu.region.max_cpus as u32;
     block.console_port = RTOS_CONSOLE_PORT;
@@ -284,11 +310,11 @@ fn prepare(
     unsafe { frames.block.write(block) };
     boot_page_tables::build_boot_page_tables(&mut frames.tables);
     StartPlan {
-        apic_id,
+        apic_id: checked.apic_id,
         params: ApParams {
             cr3: frames.tables.pml4.phys,
             stack_top: frames.block_phys + 4096, // the top of the boot block's frame
-            entry,
+            entry: checked.entry,
             arg: frames.block_phys,
         },
         boot_block: frames.block,
@@ -330,7 +356,7 @@ fn check_identity_map(tables: &BootPageTables, addresses: &[u64]) -> Result<(), 
 /// it restored what Linux had there.
 pub fn startup_page_checksum() -> u32 {
     // SAFETY: low memory is identity-mapped in the host; reading it has no effect.
-    let page = unsafe { core::slice::from_raw_parts(crtos_abi::STARTUP_PAGE as *const u8, 4096) };
+    let page = unsafe { core::slice::from_raw_parts(STARTUP_PAGE as *const u8, 4096) };
     page.iter().fold(0x811C_9DC5u32, |h, &b| {
         (h ^ b as u32).wrapping_mul(0x0100_0193)
     })
