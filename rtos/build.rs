@@ -1,4 +1,5 @@
-//! Links the RTOS at its physical range and embeds the user programs.
+//! Links the RTOS at its physical range, the kernel high (kernel.ld), and embeds the
+//! user programs.
 //!
 //! `CRTOS_RTOS_PROGRAMS` names directories (separated by `:`) whose files are static
 //! ELF executables (`build/rtos/user/`, made by `make rtos-user`); each file becomes
@@ -10,7 +11,8 @@ use std::path::PathBuf;
 const PROGRAM_DIRS_VAR: &str = "CRTOS_RTOS_PROGRAMS";
 
 fn main() {
-    kernel_build::link_kernel(crtos_abi::rtos::RTOS_BASE);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/kernel.ld");
+    kernel_build::link_kernel_with_script(script, crtos_abi::rtos::RTOS_BASE);
     println!("cargo:rerun-if-env-changed={PROGRAM_DIRS_VAR}");
     let dirs = std::env::var(PROGRAM_DIRS_VAR).unwrap_or_default();
     let mut programs: Vec<(String, PathBuf)> = Vec::new();

@@ -5,17 +5,27 @@ pub const PAGE_SIZE: u64 = 4096;
 /// The kernel's heap (task structures, queues), in the kernel's .bss.
 pub const HEAP_SIZE: usize = 2 << 20;
 
-/// User programs live in [USER_START, USER_END): below the reserved range, so that
-/// every address space can also map the kernel's range where the kernel is linked.
-/// Static non-PIE musl programs are linked at 0x400000.
-pub const USER_START: u64 = 0x40_0000;
-pub const USER_END: u64 = 0x1000_0000;
+/// Where the kernel runs: KERNEL_HIGH + its physical address, in the top 2 GiB of the
+/// address space (the "kernel" code model's range; rtos/kernel.ld links it there). The
+/// kernel reaches its frames and page tables through the same map.
+pub const KERNEL_HIGH: u64 = 0xffff_ffff_8000_0000;
+
+/// The end of the lower canonical half: a user address lies below it (SYSRET to one
+/// at or above it would fault in ring 0; FS must not point there).
+pub const USER_CANONICAL_END: u64 = 0x0000_8000_0000_0000;
+
+/// User programs live in [USER_START, USER_END): the first GiB, so one page directory
+/// holds a task's memory. Static non-PIE programs are linked at 0x400000 by GNU ld
+/// (musl-gcc) and at 0x200000 by LLVM's lld (Rust's default linker on x86-64 Linux);
+/// the first 2 MiB stay unmapped, so a null pointer faults.
+pub const USER_START: u64 = 0x20_0000;
+pub const USER_END: u64 = 0x4000_0000;
 /// The initial stack: its top and how much of it is mapped up front (no demand paging:
 /// a real-time task must not fault its stack in).
 pub const USER_STACK_TOP: u64 = USER_END - PAGE_SIZE; // one unmapped guard page above
 pub const USER_STACK_SIZE: u64 = 256 << 10;
 /// Anonymous `mmap` regions come from [MMAP_START, MMAP_END).
-pub const MMAP_START: u64 = 0x0800_0000;
+pub const MMAP_START: u64 = 0x1000_0000;
 pub const MMAP_END: u64 = USER_STACK_TOP - USER_STACK_SIZE - PAGE_SIZE;
 /// The program break may grow up to here (from the end of the program's data).
 pub const BRK_END: u64 = MMAP_START;

@@ -1,5 +1,5 @@
-//! The RTOS's parts that touch no hardware: its numbers, the run list and the checks on
-//! an ELF file. They live in this library so that the host can test them
+//! The RTOS's parts that touch no hardware: its numbers, the run list, the checks on an
+//! ELF file, the bookkeeping of a task's user memory and the scheduler's ready queues. They live in this library so that the host can test them
 //! (`cargo test -p rtos --lib`); the kernel (`main.rs`) uses them from here.
 #![cfg_attr(not(test), no_std)]
 
@@ -7,4 +7,6 @@ extern crate alloc;
 
 pub mod config;
 pub mod elf_check;
+pub mod ready_queues;
+pub mod regions;
 pub mod run_list;

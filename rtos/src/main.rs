@@ -39,9 +39,6 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub fn kernel_main(boot: &'static BootBlock) -> ! {
     let mode = RunMode::from_raw(boot.run_mode)
         .unwrap_or_else(|| panic!("boot block: run mode {}", boot.run_mode));
-    if mode == RunMode::Started {
-        baremetal::exit::halt_on_exit(); // a panic must not power off Linux's machine
-    }
     drivers::console::init(boot.console_port);
     mm::init(boot);
     let options = run_list::Options::parse(boot.cmdline());

@@ -3,7 +3,10 @@
 //! GRUB (under Bochs) and QEMU's `-kernel` both speak multiboot 1. They enter
 //! `_start32` in 32-bit protected mode, paging off, EAX = 0x2BADB002, EBX = the
 //! physical address of the multiboot information. The stub:
-//! 1. identity-maps the first 4 GiB with 2 MiB pages (RAM, the APIC, the IO-APIC);
+//! 1. identity-maps the first 4 GiB with 2 MiB pages (RAM, the APIC, the IO-APIC), and
+//!    maps the first 2 GiB again at the top 2 GiB of the address space
+//!    (0xffff_ffff_8000_0000, the range of the "kernel" code model), for a kernel linked
+//!    there (the RTOS);
 //! 2. enables PAE, long mode (EFER.LME) and paging, which activates IA-32e mode;
 //! 3. enables SSE, because the host target's precompiled `core` uses SSE registers;
 //! 4. far-jumps to 64-bit code and calls [`crate::rust_start`] on the boot stack.
@@ -12,13 +15,15 @@ use core::arch::global_asm;
 
 use crate::STACK_SIZE;
 
-/// Identity map of the first 4 GiB: 1 PML4, 1 PDPT and 4 page directories of 2 MiB pages.
-/// Also used by the APs, which load the same CR3.
+/// Identity map of the first 4 GiB: 1 PML4, 1 PDPT and 4 page directories of 2 MiB pages;
+/// and a second PDPT for the top 2 GiB, whose last two entries reuse the first two
+/// directories. Also used by the APs, which load the same CR3.
 #[repr(C, align(4096))]
 pub struct BootPageTables {
     pml4: [u64; 512],
     pdpt: [u64; 512],
     pd: [[u64; 512]; 4],
+    pdpt_high: [u64; 512],
 }
 
 #[no_mangle]
@@ -26,6 +31,7 @@ static mut BOOT_PAGE_TABLES: BootPageTables = BootPageTables {
     pml4: [0; 512],
     pdpt: [0; 512],
     pd: [[0; 512]; 4],
+    pdpt_high: [0; 512],
 };
 
 #[repr(C, align(16))]
@@ -94,6 +100,17 @@ _start32:
     cmp ecx, 2048
     jne 2b
 
+    # PML4[511] -> pdpt_high; its entries 510 and 511 -> PD[0] and PD[1]: virtual
+    # 0xffff_ffff_8000_0000 + x is physical x, for x below 2 GiB.
+    mov eax, offset BOOT_PAGE_TABLES + 24576
+    or eax, 3
+    mov [BOOT_PAGE_TABLES + 511 * 8], eax
+    mov eax, offset BOOT_PAGE_TABLES + 8192
+    or eax, 3
+    mov [BOOT_PAGE_TABLES + 24576 + 510 * 8], eax
+    add eax, 4096
+    mov [BOOT_PAGE_TABLES + 24576 + 511 * 8], eax
+
     .global baremetal_enter_long_mode
 baremetal_enter_long_mode:
     mov eax, offset BOOT_PAGE_TABLES
@@ -138,7 +155,9 @@ start64:
     jmp 4b
     # ANCHOR_END: anchor_stub
 
-    .section .rodata
+    # In its own section: the 32-bit code above addresses it with 32-bit addresses, so
+    # a kernel linked high keeps it low (next to .text.boot).
+    .section .rodata.boot, "a"
     .balign 16
     .global boot_gdt
 boot_gdt:

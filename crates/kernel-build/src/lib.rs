@@ -16,6 +16,12 @@ pub use lab_tree::{select_lab_tree, TREES};
 pub fn link_kernel(base: u64) {
     let script = std::env::var("DEP_BAREMETAL_LINKER_SCRIPT")
         .expect("the kernel crate must depend on `baremetal` (it exports the linker script)");
+    link_kernel_with_script(&script, base);
+}
+
+/// Like [`link_kernel`], with the kernel's own linker script `script` (which must keep
+/// the multiboot layout of the shared one: the RTOS's runs the kernel high).
+pub fn link_kernel_with_script(script: &str, base: u64) {
     for arg in [
         "-nostartfiles".to_string(), // no crt1.o: the boot stub is the entry point
         "-nostdlib".to_string(),     // no libc, no libgcc_s

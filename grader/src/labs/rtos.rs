@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! [rtos] rtos: crtos-rtos 0.1.0 apic_id=0 cpus=2 tsc_khz=199998 mode=standalone nonce=3f9c0e1a
-//! [rtos] rtos: timer mode=one-shot apic_timer_hz=… check: periodic ticks=20 … error=+0.01% nonce=3f9c0e1a
+//! [rtos] rtos: timer one-shot apic_timer_hz=… check: periodic ticks=20 … error=+0.01% nonce=3f9c0e1a
 //! [rtos] rtos: task 6 fault killed: #PF page fault rip=0x401084 addr=0x0 nonce=3f9c0e1a
 //! [rtos] spin: name=A round=0 nonce=3f9c0e1a
 //! ```
@@ -23,17 +23,18 @@ use regex::Regex;
 use crate::check::{check, exits_with_zero, Check, Transcript, Verdict};
 use crate::lab::{Lab, LabImage, Needs};
 
-/// What the RTOS is asked to run: the musl hello; two equal-priority spinners that yield;
+/// What the RTOS is asked to run: the musl hello and the no_std Rust one; two equal-priority spinners that yield;
 /// a busy low-priority spinner under a high-priority periodic task; the sleep checker;
-/// four faulting programs; bad system calls; the periodic latency program; a program
+/// four faulting programs; bad system calls (badcall, and abuse: every kind of bad
+/// argument, a 1 TiB mapping, memory until ENOMEM); the periodic latency program; a program
 /// with a broken ELF header and a name that does not exist (both refused).
 macro_rules! run_list {
     () => {
-        "run=hello@40:a:b run=spin@10:A:3:yield run=spin@10:B:3:yield \
+        "run=hello@40:a:b run=rust-hello@40 run=spin@10:A:3:yield run=spin@10:B:3:yield \
     run=spin@5:C:20:busy run=preempt@20:80:2000:100 run=sleep-check@30 \
     run=fault@50:null run=fault@50:ud run=fault@50:div run=fault@50:gp run=badcall@50 \
     run=rt-periodic@20:--side:rtos:--period-us:1000:--count:200:--prio:70 \
-    run=bad-elf run=no-such-program nonce={nonce}"
+    run=abuse@45 run=bad-elf run=no-such-program nonce={nonce}"
     };
 }
 const CMDLINE: &str = run_list!();
@@ -76,7 +77,7 @@ fn missing(t: &Transcript, why: &str) -> Verdict {
 }
 
 fn timer_rate(t: &Transcript) -> Verdict {
-    let found = numbers(t, r"rtos: timer mode=one-shot .* error=[+-](\d+)\.(\d+)%");
+    let found = numbers(t, r"rtos: timer one-shot .* error=[+-](\d+)\.(\d+)%");
     let Some(v) = found.first() else {
         return missing(t, "no `rtos: timer` line with this run's nonce");
     };
@@ -221,6 +222,10 @@ fn checks(timing: bool) -> Vec<Check> {
                 .parent("the RTOS boots and prints its banner")
                 .lines(&[r"^\[rtos\] hello: pid=\d+ argc=3 args=a,b nonce={nonce}$"])
                 .hint("the ELF loader, the initial stack (argv, envp, auxv) or writev"),
+            check("a no_std Rust program on its own _start prints", 1)
+                .parent("the RTOS boots and prints its banner")
+                .lines(&[r"^\[rtos\] rust-hello: pid=\d+ nonce={nonce}$"])
+                .hint("rtos/user/rust-hello: raw syscalls, no libc"),
             check("two tasks of equal priority interleave", 2)
                 .parent("the RTOS boots and prints its banner")
                 .lines(&[
@@ -262,6 +267,14 @@ fn checks(timing: bool) -> Vec<Check> {
                     r"^\[rtos\] badcall: syscall999=-38 expect=-38 ok=1 nonce={nonce}$",
                 ])
                 .hint("syscall/mod.rs: the dispatcher's default arm"),
+            check("bad arguments of every kind give errors, not kernel faults", 2)
+                .parent("the RTOS boots and prints its banner")
+                .lines(&[
+                    r"^\[rtos\] abuse: getpid_with_nt_flag=1 expect=1 ok=1 nonce={nonce}$",
+                    r"^\[rtos\] abuse: mmap_until_enomem=-12 expect=-12 ok=1 nonce={nonce}$",
+                    r"^\[rtos\] abuse: done all_ok=1 nonce={nonce}$",
+                ])
+                .hint("rtos/tests/abuse.c: the line with ok=0 names the call and the answer expected"),
             check("a bad ELF and an unknown name are refused with a message", 1)
                 .parent("the RTOS boots and prints its banner")
                 .lines(&[

@@ -2,8 +2,10 @@
 //! in ring 0 with RCX = the user RIP, R11 = the user RFLAGS, RFLAGS masked by FMASK,
 //! and the user's RSP untouched. The stub switches to the syscall stack and builds the
 //! same `TrapFrame` (and FPU area below it) that baremetal's interrupt stubs build, so
-//! the scheduler treats both kinds of entry alike; it returns with IRETQ from that
-//! frame, which may by then be another task's.
+//! the scheduler treats both kinds of entry alike. It returns to whatever the frame
+//! holds by then, which may be another task: with SYSRET when the frame is one that a
+//! `syscall` saved (RCX = RIP and R11 = RFLAGS, as SYSRET reloads them), else with IRETQ
+//! (a task preempted by an interrupt, the idle loop in ring 0).
 //!
 //! One CPU runs the RTOS, so the stack and the scratch slot are plain statics (a
 //! multi-CPU kernel would reach per-CPU ones through SWAPGS).
@@ -16,7 +18,7 @@ use x86_64::registers::rflags::RFlags;
 use x86_64::structures::gdt::SegmentSelector;
 use x86_64::{PrivilegeLevel, VirtAddr};
 
-use crate::config::{SYSCALL_FRAME_MARK, SYSCALL_STACK_SIZE};
+use crate::config::{SYSCALL_FRAME_MARK, SYSCALL_STACK_SIZE, USER_CANONICAL_END};
 
 #[repr(C, align(16))]
 struct Stack([u8; SYSCALL_STACK_SIZE]);
@@ -57,9 +59,10 @@ rtos_syscall_entry:
     mov rdi, rsp                         # &mut TrapFrame (176 bytes: RSP stays aligned)
     sub rsp, 512
     fxsave64 [rsp]
-    call rtos_syscall
+    call rtos_syscall                    # AL = 1: the frame may return by SYSRET
     fxrstor64 [rsp]
     add rsp, 512
+    test al, al                          # (POP and LEA below keep the flags)
     pop r15
     pop r14
     pop r13
@@ -75,8 +78,11 @@ rtos_syscall_entry:
     pop rcx
     pop rbx
     pop rax
-    add rsp, 16                          # vector and error code
-    iretq
+    lea rsp, [rsp + 16]                  # vector and error code
+    jz 1f
+    mov rsp, [rsp + 24]                  # the frame's RSP (interrupts are off)
+    sysretq
+1:  iretq
 "#,
     stack_size = const SYSCALL_STACK_SIZE,
     user_ss = const USER_DATA_SELECTOR,
@@ -94,14 +100,20 @@ extern "C" {
 }
 
 /// The Rust side of the entry: the system call, then the scheduler's decision.
+/// Returns whether the frame it leaves may return by SYSRET.
 #[no_mangle]
-extern "C" fn rtos_syscall(frame: &mut TrapFrame) {
+extern "C" fn rtos_syscall(frame: &mut TrapFrame) -> bool {
     crate::syscall::handle(frame);
+    frame.cs == USER_CODE_SELECTOR as u64
+        && frame.rcx == frame.rip
+        && frame.r11 == frame.rflags
+        && frame.rip < USER_CANONICAL_END
 }
 
 /// Programs the `syscall` MSRs: STAR (the selectors), LSTAR (the entry), FMASK (the
 /// RFLAGS bits cleared on entry: IF so the kernel runs with interrupts off, DF for the
-/// ABI, TF and AC), and EFER.SCE.
+/// ABI, TF and AC, and NT, which a user may set with POPF: IRETQ with NT set raises
+/// #GP in 64-bit mode, SDM Vol. 2A IRET), and EFER.SCE.
 pub fn init() {
     let (code, data, _) = baremetal::interrupts::selectors(0);
     let (user_code, user_data) = baremetal::interrupts::user_selectors(0);
@@ -121,7 +133,8 @@ pub fn init() {
         RFlags::INTERRUPT_FLAG
             | RFlags::DIRECTION_FLAG
             | RFlags::TRAP_FLAG
-            | RFlags::ALIGNMENT_CHECK,
+            | RFlags::ALIGNMENT_CHECK
+            | RFlags::NESTED_TASK,
     );
     // SAFETY: the entry above is ready before any task runs.
     unsafe { Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS)) };

@@ -121,7 +121,7 @@ pub fn check_rate(nonce: &str) {
     let error_centi = (got_ns as i64 - asked_ns as i64) * 10_000 / asked_ns as i64;
     let sign = if error_centi < 0 { "-" } else { "+" };
     kprintln!(
-        "rtos: timer mode=one-shot apic_timer_hz={} tsc_khz={} check: periodic ticks={CHECK_TICKS_WANTED} period_us={CHECK_PERIOD_US} asked_us={} measured_us={} error={sign}{}.{:02}% nonce={nonce}",
+        "rtos: timer one-shot apic_timer_hz={} tsc_khz={} check: periodic ticks={CHECK_TICKS_WANTED} period_us={CHECK_PERIOD_US} asked_us={} measured_us={} error={sign}{}.{:02}% nonce={nonce}",
         TIMER_HZ.load(Ordering::Relaxed),
         tsc::khz(),
         asked_ns / 1000,

@@ -142,8 +142,8 @@ fn load_segments_are_checked() {
     assert!(broken_load([1, 5, 0, 0x40_0000, 0, 0, 0x1000]).contains("empty"));
     assert!(broken_load([1, 5, 0, 0x40_0000, len, len, 3]).contains("power of two"));
     assert!(broken_load([1, 5, 0, 0x40_0010, len, len, 0x1000]).contains("modulo"));
-    assert!(broken_load([1, 5, 0, 0x1100_0000, len, len, 0x1000]).contains("user window"));
-    assert!(broken_load([1, 5, 0, 0x20_0000, len, len, 0x1000]).contains("user window"));
+    assert!(broken_load([1, 5, 0, 0x4000_0000, len, len, 0x1000]).contains("user window"));
+    assert!(broken_load([1, 5, 0, 0x10_0000, len, len, 0x1000]).contains("user window"));
     assert!(broken_load([1, 5, 0, u64::MAX - 0xFFF, len, len, 0x1000]).contains("wraps"));
 }
 

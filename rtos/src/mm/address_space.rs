@@ -1,41 +1,24 @@
-//! A task's address space: its own top-level table, the kernel's mappings copied in
+//! A task's address space: its own top-level table, the kernel's mappings linked in
 //! (supervisor-only), and user pages of 4 KiB in [USER_START, USER_END), all mapped up
 //! front (no demand paging: a real-time task never takes a fault to get memory).
 //!
 //! Next to the page tables, a list of regions says what is mapped where; system calls
 //! check user pointers against it ([`AddressSpace::check`]).
 //!
-//! Layout (all in the first GiB, so one page directory holds it all):
-//! `PML4[0] -> PDPT[0] -> directory -> page tables`; the directory also holds the
-//! kernel's 2 MiB entries, and `PDPT[apic]` is the kernel's APIC directory.
+//! Layout (all user memory in the first GiB, so one page directory holds it all):
+//! `PML4[0] -> PDPT[0] -> directory -> page tables`; `PDPT[apic]` is the kernel's APIC
+//! directory and `PML4[511]` the kernel's high PDPT (mm/kernel_space.rs).
 
-use alloc::collections::BTreeMap;
+pub use rtos::regions::RegionKind;
+use rtos::regions::{Region, Regions};
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::PageTableFlags as Flags;
 use x86_64::PhysAddr;
 
-use super::frame;
 use super::kernel_space::{self, table};
+use super::{frame, phys_to_virt};
 use crate::config::{PAGE_SIZE, USER_END, USER_START};
 use crate::syscall::errno::Errno;
-
-/// What a region of user memory holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RegionKind {
-    Program,
-    Stack,
-    /// The program break's heap (`brk`).
-    Break,
-    /// An anonymous `mmap`.
-    Anonymous,
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct Region {
-    pub end: u64,
-    pub writable: bool,
-    pub kind: RegionKind,
-}
 
 /// Access rights of a new mapping.
 #[derive(Clone, Copy, Debug)]
@@ -48,8 +31,8 @@ pub struct AddressSpace {
     pml4: PhysAddr,
     pdpt: PhysAddr,
     directory: PhysAddr,
-    /// Mapped user memory: start -> region, page-aligned, not overlapping.
-    regions: BTreeMap<u64, Region>,
+    /// What is mapped where, for the checks on user pointers.
+    regions: Regions,
 }
 
 const USER_TABLE: Flags = Flags::PRESENT
@@ -63,7 +46,6 @@ fn page_index(va: u64, level_shift: u32) -> usize {
 impl AddressSpace {
     /// A space with the kernel's mappings and no user memory; `ENOMEM` without frames.
     pub fn new() -> Result<Self, Errno> {
-        let kernel = kernel_space::get();
         let mut tables = [PhysAddr::zero(); 3];
         for (i, slot) in tables.iter_mut().enumerate() {
             match frame::alloc() {
@@ -75,16 +57,14 @@ impl AddressSpace {
             }
         }
         let [pml4, pdpt, directory] = tables;
-        *table(directory) = table(kernel.low_directory).clone();
         table(pdpt)[0].set_addr(directory, USER_TABLE);
-        table(pdpt)[kernel.apic_gib]
-            .set_addr(kernel.apic_directory, Flags::PRESENT | Flags::WRITABLE);
         table(pml4)[0].set_addr(pdpt, USER_TABLE);
+        kernel_space::link_into(pml4, pdpt);
         Ok(AddressSpace {
             pml4,
             pdpt,
             directory,
-            regions: BTreeMap::new(),
+            regions: Regions::default(),
         })
     }
 
@@ -141,28 +121,28 @@ impl AddressSpace {
         access: Access,
         kind: RegionKind,
     ) -> Result<(), Errno> {
-        if !start.is_multiple_of(PAGE_SIZE)
-            || !end.is_multiple_of(PAGE_SIZE)
+        let aligned = start.is_multiple_of(PAGE_SIZE) && end.is_multiple_of(PAGE_SIZE);
+        if !aligned
             || start >= end
             || start < USER_START
             || end > USER_END
+            || !self.regions.is_free(start, end)
         {
             return Err(Errno::EINVAL);
         }
+        self.map_pages(start, end, access)?;
+        self.record_region(start, end, access.write, kind);
+        Ok(())
+    }
+
+    /// Maps fresh pages at [start, end); on `ENOMEM` unmaps what it mapped.
+    fn map_pages(&mut self, start: u64, end: u64, access: Access) -> Result<(), Errno> {
         for va in (start..end).step_by(PAGE_SIZE as usize) {
             if let Err(e) = self.map_page(va, access) {
                 self.unmap_pages(start, va);
                 return Err(e);
             }
         }
-        self.regions.insert(
-            start,
-            Region {
-                end,
-                writable: access.write,
-                kind,
-            },
-        );
         Ok(())
     }
 
@@ -192,107 +172,55 @@ impl AddressSpace {
         x86_64::instructions::tlb::flush_all();
     }
 
-    /// Unmaps [start, end) from every region of `kind` it overlaps, splitting regions.
+    /// Unmaps [start, end) from every region of `kind` it overlaps (`munmap`).
     pub fn unmap_range(&mut self, start: u64, end: u64, kind: RegionKind) {
-        let overlapping: alloc::vec::Vec<(u64, Region)> = self
-            .regions
-            .range(..end)
-            .filter(|(_, r)| r.end > start && r.kind == kind)
-            .map(|(&s, &r)| (s, r))
-            .collect();
-        for (s, r) in overlapping {
-            let (cut_start, cut_end) = (s.max(start), r.end.min(end));
+        for (cut_start, cut_end) in self.regions.cut(start, end, kind) {
             self.unmap_pages(cut_start, cut_end);
-            self.regions.remove(&s);
-            if s < cut_start {
-                self.regions.insert(
-                    s,
-                    Region {
-                        end: cut_start,
-                        ..r
-                    },
-                );
-            }
-            if cut_end < r.end {
-                self.regions.insert(cut_end, r);
-            }
         }
     }
 
-    /// Grows or shrinks the region that starts at `start` to end at `new_end`.
+    /// Grows or shrinks the region that starts at `start` to end at `new_end` (`brk`).
     pub fn resize_region(&mut self, start: u64, new_end: u64) -> Result<(), Errno> {
-        let region = *self.regions.get(&start).ok_or(Errno::EINVAL)?;
+        let region = self.regions.get(start).ok_or(Errno::EINVAL)?;
         if new_end < region.end {
-            self.unmap_pages(new_end, region.end);
+            self.unmap_pages(new_end.max(start), region.end);
         } else if new_end > region.end {
-            if !self.is_free(region.end, new_end) {
+            if new_end > USER_END || !self.regions.is_free(region.end, new_end) {
                 return Err(Errno::ENOMEM);
             }
-            let access = Access {
-                write: region.writable,
-                execute: false,
-            };
-            for va in (region.end..new_end).step_by(PAGE_SIZE as usize) {
-                if let Err(e) = self.map_page(va, access) {
-                    self.unmap_pages(region.end, va);
-                    return Err(e);
-                }
-            }
-        }
-        if new_end == start {
-            self.regions.remove(&start);
-        } else {
-            self.regions.insert(
-                start,
-                Region {
-                    end: new_end,
-                    ..region
+            self.map_pages(
+                region.end,
+                new_end,
+                Access {
+                    write: region.writable,
+                    execute: false,
                 },
-            );
+            )?;
         }
+        self.regions.set_end(start, new_end);
         Ok(())
-    }
-
-    /// Whether [start, end) overlaps no region.
-    pub fn is_free(&self, start: u64, end: u64) -> bool {
-        self.regions
-            .range(..end)
-            .next_back()
-            .is_none_or(|(_, r)| r.end <= start)
     }
 
     /// The lowest free, page-aligned range of `len` bytes in [from, to).
     pub fn find_free(&self, len: u64, from: u64, to: u64) -> Option<u64> {
-        let mut candidate = from;
-        for (&s, r) in self.regions.range(..to) {
-            if r.end <= candidate {
-                continue;
-            }
-            if s >= candidate + len {
-                break;
-            }
-            candidate = r.end;
-        }
-        (candidate + len <= to).then_some(candidate)
+        self.regions.find_free(len, from, to)
     }
 
-    // ANCHOR: check
-    /// Whether every byte of [addr, addr + len) is mapped user memory, writable if
-    /// `write`. The check system calls make before they touch a user pointer.
-    pub fn check(&self, addr: u64, len: u64, write: bool) -> bool {
-        let Some(end) = addr.checked_add(len) else {
-            return false;
-        };
-        let mut at = addr;
-        while at < end {
-            match self.regions.range(..=at).next_back() {
-                Some((_, r)) if r.end > at && (r.writable || !write) => at = r.end,
-                _ => return false,
-            }
-        }
-        true
+    /// Whether [start, end) is not mapped.
+    pub fn is_free(&self, start: u64, end: u64) -> bool {
+        self.regions.is_free(start, end)
     }
-    // ANCHOR_END: check
+
+    /// Whether every byte of [addr, addr + len) is mapped user memory, writable if
+    /// `write` (see [`Regions::check`]).
+    pub fn check(&self, addr: u64, len: u64, write: bool) -> bool {
+        self.regions.check(addr, len, write)
+    }
+
+    /// The region that starts at `start`, if any.
+    pub fn region(&self, start: u64) -> Option<Region> {
+        self.regions.get(start)
+    }
 
     /// The frame behind user address `va`, if mapped.
     fn translate(&mut self, va: u64) -> Option<PhysAddr> {
@@ -306,23 +234,18 @@ impl AddressSpace {
     }
 
     /// Copies `bytes` to user address `va` of this space (active or not), through the
-    /// kernel's identity map of the frames. For the loader and the initial stack.
+    /// kernel's high map of the frames. For the loader and the initial stack.
     pub fn write_bytes(&mut self, mut va: u64, mut bytes: &[u8]) -> Result<(), Errno> {
         while !bytes.is_empty() {
             let phys = self.translate(va).ok_or(Errno::EFAULT)?;
             let n = bytes.len().min((PAGE_SIZE - va % PAGE_SIZE) as usize);
-            // SAFETY: `phys` is a frame of this space, identity-mapped, `n` bytes to
+            // SAFETY: `phys` is a frame of this space, mapped high, `n` bytes to
             // its page's end at most.
-            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), phys.as_u64() as *mut u8, n) };
+            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), phys_to_virt(phys), n) };
             va += n as u64;
             bytes = &bytes[n..];
         }
         Ok(())
-    }
-
-    /// The region that starts at `start`, if any.
-    pub fn region(&self, start: u64) -> Option<Region> {
-        self.regions.get(&start).copied()
     }
 }
 
@@ -330,11 +253,10 @@ impl Drop for AddressSpace {
     /// Frees every user frame, the page tables, and the three top tables. The caller
     /// has switched to another address space first.
     fn drop(&mut self) {
-        let kernel_low = table(kernel_space::get().low_directory);
         let directory = table(self.directory);
-        for (i, pde) in directory.iter_mut().enumerate() {
-            if pde.is_unused() || !kernel_low[i].is_unused() {
-                continue; // empty, or the kernel's own 2 MiB page
+        for pde in directory.iter_mut() {
+            if pde.is_unused() {
+                continue;
             }
             for pte in table(pde.addr()).iter() {
                 if !pte.is_unused() {

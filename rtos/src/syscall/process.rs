@@ -5,13 +5,12 @@ use x86_64::registers::model_specific::FsBase;
 use x86_64::VirtAddr;
 
 use super::errno::Errno;
+use crate::config::USER_CANONICAL_END;
 use crate::mm::user_memory;
 use crate::task::tcb::Task;
 
 const ARCH_SET_FS: u64 = 0x1002;
 const ARCH_GET_FS: u64 = 0x1003;
-/// The end of the lower canonical half: user pointers lie below it.
-const USER_CANONICAL_END: u64 = 0x0000_8000_0000_0000;
 
 pub fn set_tid_address(task: &mut Task, ptr: u64) -> Result<i64, Errno> {
     task.clear_child_tid = ptr;

@@ -54,7 +54,7 @@ fn start(sched: &mut Scheduler, entry: &RunEntry, nonce: &str) -> Result<(), Str
         .map_err(|e| format!("stack: {e:?}"))?;
     let tid = sched.allocate_tid();
     kprintln!(
-        "rtos: task {tid} {} started prio={}",
+        "rtos: task {tid} {} started prio={} nonce={nonce}",
         entry.name,
         entry.prio
     );
@@ -116,6 +116,12 @@ fn end_of_run() -> ! {
         REFUSED.load(Ordering::Relaxed),
         nonce()
     );
+    if let n @ 1.. = arch::trap::stray_interrupts() {
+        kprintln!(
+            "rtos: {n} stray interrupt(s) acknowledged nonce={}",
+            nonce()
+        );
+    }
     let ((free, total), before) = (
         crate::mm::frame::stats(),
         FREE_FRAMES_BEFORE.load(Ordering::Relaxed),

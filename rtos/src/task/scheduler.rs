@@ -4,24 +4,23 @@
 //! which then runs at once. A preempted task goes back to the *head* of its level,
 //! a yielding or waking one to the tail.
 //!
-//! One ready queue per priority and a bitmap of the non-empty levels make "pick the
-//! next task" a find-highest-bit; sleepers are ordered by deadline.
+//! The ready queues (one per priority, rtos/src/ready_queues.rs) make "pick the next
+//! task" a find-highest-bit; sleepers are ordered by deadline.
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet};
+
+use rtos::ready_queues::ReadyQueues;
 
 use baremetal::interrupts::TrapFrame;
 
 use super::tcb::{State, Task, Tid};
 use crate::arch::context;
-use crate::config::PRIO_MAX;
 use crate::drivers::apic_timer;
 use crate::mm::kernel_space;
 
 pub struct Scheduler {
     pub tasks: BTreeMap<Tid, Task>,
-    ready: [VecDeque<Tid>; PRIO_MAX as usize + 1],
-    /// Bit p set when `ready[p]` is not empty.
-    ready_levels: u128,
+    ready: ReadyQueues<Tid>,
     /// (deadline in TSC cycles, task), earliest first.
     sleepers: BTreeSet<(u64, Tid)>,
     current: Option<Tid>,
@@ -34,8 +33,7 @@ impl Scheduler {
     pub const fn new() -> Self {
         Scheduler {
             tasks: BTreeMap::new(),
-            ready: [const { VecDeque::new() }; PRIO_MAX as usize + 1],
-            ready_levels: 0,
+            ready: ReadyQueues::new(),
             sleepers: BTreeSet::new(),
             current: None,
             armed: None,
@@ -64,34 +62,7 @@ impl Scheduler {
     fn make_ready(&mut self, tid: Tid, at_head: bool) {
         let task = self.tasks.get_mut(&tid).expect("task exists");
         task.state = State::Ready;
-        let level = task.prio as usize;
-        if at_head {
-            self.ready[level].push_front(tid);
-        } else {
-            self.ready[level].push_back(tid);
-        }
-        self.ready_levels |= 1 << level;
-    }
-
-    fn remove_ready(&mut self, tid: Tid, level: u8) {
-        let queue = &mut self.ready[level as usize];
-        queue.retain(|&t| t != tid);
-        if queue.is_empty() {
-            self.ready_levels &= !(1 << level);
-        }
-    }
-
-    fn highest_ready(&self) -> Option<u8> {
-        (self.ready_levels != 0).then(|| 127 - self.ready_levels.leading_zeros() as u8)
-    }
-
-    fn pop_highest(&mut self) -> Option<Tid> {
-        let level = self.highest_ready()? as usize;
-        let tid = self.ready[level].pop_front();
-        if self.ready[level].is_empty() {
-            self.ready_levels &= !(1 << level);
-        }
-        tid
+        self.ready.push(tid, task.prio, at_head);
     }
 
     /// The current task stops running: its state is saved from `frame`.
@@ -126,14 +97,16 @@ impl Scheduler {
         self.tasks.remove(&tid).expect("exists")
     }
 
-    /// Changes a task's priority; a ready task moves to the tail of its new level.
+    /// Changes a task's priority. As sched(7) says: a ready task raised goes to the tail
+    /// of its new level, one lowered to the head (so does the running task, when the
+    /// decision after the call preempts it).
     pub fn set_priority(&mut self, tid: Tid, prio: u8) {
         let task = self.tasks.get_mut(&tid).expect("exists");
         let (old, state) = (task.prio, task.state);
         task.prio = prio;
         if state == State::Ready && old != prio {
-            self.remove_ready(tid, old);
-            self.make_ready(tid, false);
+            self.ready.remove(tid, old);
+            self.make_ready(tid, prio < old);
         }
     }
 
@@ -158,7 +131,7 @@ impl Scheduler {
     pub fn reschedule(&mut self, frame: &mut TrapFrame) -> Option<Tid> {
         if let Some(tid) = self.current {
             let prio = self.tasks[&tid].prio;
-            match self.highest_ready() {
+            match self.ready.highest() {
                 Some(level) if level > prio => {
                     self.switch_out(frame);
                     self.make_ready(tid, true); // preempted: stays first in its level
@@ -169,7 +142,7 @@ impl Scheduler {
                 }
             }
         }
-        let next = self.pop_highest();
+        let next = self.ready.pop_highest();
         match next {
             Some(tid) => {
                 let task = self.tasks.get_mut(&tid).expect("exists");
