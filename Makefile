@@ -125,6 +125,11 @@ hv-selftest: target/$(TREE)/release/hv-selftest ## Build the hypervisor's bare-m
 test-hv: $(MACHINE) target/solution/release/hv-selftest ## The hypervisor's self-test on Bochs: 3 enable/disable cycles, hypercalls, EPT
 	$(MACHINE) run --machine bochs --kernel target/solution/release/hv-selftest --cmdline "nonce=$(NONCE)" \
 	  --run-dir build/runs/hv-selftest --timeout 120 --quiet
+	! $(MACHINE) run --machine bochs --kernel target/solution/release/hv-selftest --cmdline "panic nonce=$(NONCE)" \
+	  --run-dir build/runs/hv-panic --timeout 60 --quiet
+	@grep -q '^unhandled VM exit' build/runs/hv-panic/serial.log && \
+	  grep -q 'ACPI control: soft power off' build/runs/hv-panic/bochs.log || \
+	  { echo "test-hv: the hypervisor's panic did not power the machine off (build/runs/hv-panic)" >&2; exit 1; }
 
 hv-bench: $(MACHINE) target/solution/release/hv-selftest ## Cost of CPUID and of a null hypercall under the hypervisor vs bare metal (TSC cycles)
 	$(MACHINE) run --machine bochs --kernel target/solution/release/hv-selftest --cmdline "bench nonce=$(NONCE)" \

@@ -140,6 +140,8 @@ enum crtos_state {
  * Hypercalls: VMCALL with RAX = number, RDI/RSI/RDX = arguments, the result in RAX
  * (a negative errno on error: -ENOSYS for an unknown number, -EPERM from user mode,
  * -EFAULT for a bad buffer).
+ * While a hypervisor runs, the module blocks CPU hot-plug: taking a CPU offline or
+ * online through sysfs fails with EBUSY until DISABLE.
  */
 enum crtos_hypercall {
 	CRTOS_HC_DISABLE = 0,           /* leave VMX on the calling CPU */
@@ -153,9 +155,17 @@ enum crtos_hypercall {
  * (on_each_cpu, interrupts off). It returns 0 in VMX non-root operation: from then on
  * that CPU runs Linux as a guest. On failure every CPU backs out (all or none) and it
  * returns a negative errno. hv_phys/hv_size/hv_virt: the hypervisor's range and
- * where the module mapped it. */
+ * where the module mapped it. power_off: how the hypervisor powers the machine off
+ * after a panic of its own (Linux cannot any more): the ACPI PM1a control port and
+ * the value that enters S5, packed by CRTOS_POWER_OFF; 0 when unknown. */
+#define CRTOS_POWER_OFF_PORT_SHIFT  0
+#define CRTOS_POWER_OFF_VALUE_SHIFT 16
+#define CRTOS_POWER_OFF(port, value) \
+	((__u64)(port) << CRTOS_POWER_OFF_PORT_SHIFT | (__u64)(value) << CRTOS_POWER_OFF_VALUE_SHIFT)
+
 typedef int (*crtos_hv_entry_t)(__u64 cpu, __u64 online_cpus, __u64 max_cpus,
-				 __u64 hv_phys, __u64 hv_size, __u64 hv_virt);
+				 __u64 hv_phys, __u64 hv_size, __u64 hv_virt,
+				 __u64 power_off);
 
 /* What START_RTOS hands the hypervisor, at a guest-virtual address in RSI
  * (crtos_abi::rtos::StartRequest). */

@@ -3,6 +3,7 @@
  * Image validation (shared by hypervisor and RTOS images), ENABLE, DISABLE, QUERY,
  * the VMCALL hypercall, and the per-CPU feature check.
  */
+#include <linux/acpi.h>
 #include <linux/bitops.h>
 #include <linux/cpu.h>
 #include <linux/vmalloc.h>
@@ -153,8 +154,32 @@ struct crtos_hv_call {
 	crtos_hv_entry_t entry;
 	void *virt;
 	u64 online_cpus;
+	u64 power_off;          /* CRTOS_POWER_OFF(port, value), or 0 */
 	int *result;            /* per CPU id */
 };
+
+/*
+ * How the hypervisor powers the machine off after a panic of its own, when Linux
+ * cannot any more: ACPI's PM1a control port and SLP_TYP(S5) << 10 | SLP_EN, as
+ * Linux's own poweroff writes them. 0 (the hypervisor then halts) without ACPI or
+ * when the register is not in I/O space.
+ */
+static u64 crtos_acpi_power_off(void)
+{
+#ifdef CONFIG_ACPI
+	const struct acpi_generic_address *cnt = &acpi_gbl_FADT.xpm1a_control_block;
+	u8 type_a, type_b;
+
+	if (acpi_disabled || cnt->space_id != ACPI_ADR_SPACE_SYSTEM_IO || !cnt->address ||
+	    cnt->address > U16_MAX)
+		return 0;
+	if (ACPI_FAILURE(acpi_get_sleep_type_data(ACPI_STATE_S5, &type_a, &type_b)))
+		return 0;
+	return CRTOS_POWER_OFF(cnt->address, ((u16)type_a << 10) | BIT(13));
+#else
+	return 0;
+#endif
+}
 
 /* The hypervisor's whole range, mapped executable while it runs, and its entry. */
 static void *crtos_hv_exec;
@@ -218,7 +243,7 @@ static void crtos_hv_enter_cpu(void *info)
 	unsigned int cpu = smp_processor_id();
 
 	c->result[cpu] = c->entry(cpu, c->online_cpus, nr_cpu_ids, crtos_res.hv.base,
-				  crtos_res.hv.size, (u64)c->virt);
+				  crtos_res.hv.size, (u64)c->virt, c->power_off);
 }
 
 static void crtos_hv_leave_cpu(void *info)
@@ -239,6 +264,7 @@ static int crtos_hv_enter(const struct crtos_image *img)
 	if (!c.virt)
 		return -ENOMEM;
 	c.entry = (crtos_hv_entry_t)(c.virt + img->hdr.entry_offset);
+	c.power_off = crtos_acpi_power_off();
 	c.result = kcalloc(nr_cpu_ids, sizeof(*c.result), GFP_KERNEL);
 	if (!c.result) {
 		err = -ENOMEM;
@@ -303,6 +329,7 @@ int crtos_hv_rejoin(unsigned int cpu)
 	int err;
 
 	c.online_cpus = num_online_cpus();
+	c.power_off = crtos_acpi_power_off();
 	c.result = kcalloc(nr_cpu_ids, sizeof(*c.result), GFP_KERNEL);
 	if (!c.result)
 		return -ENOMEM;

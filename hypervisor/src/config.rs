@@ -1,5 +1,6 @@
-//! Constants the hypervisor shares with the driver (driver/include/crtos.h) and with
-//! Linux user space (the CPUID signature, the hypercall numbers).
+//! The hypervisor's own constants: its version and CPUID signature (which Linux user
+//! space reads), its per-CPU and heap sizes. Numbers shared with the driver and
+//! `crtosctl` (hypercall codes, errno values, the memory map) live in `crtos_abi`.
 
 /// The hypervisor's version, answered by CPUID 0x40000001 and the QUERY hypercall.
 pub const HV_VERSION: u64 = 1;

@@ -1,11 +1,11 @@
 // ANCHOR: contract
 //! How every CPU enters the hypervisor: the driver calls `hv_entry` on each online CPU
-//! (from `on_each_cpu`, interrupts off), in Linux's context, through the virtual
-//! address where it mapped the hypervisor's range. Its C type is `crtos_hv_entry_t`
-//! in driver/include/crtos.h:
+//! (from `on_each_cpu`, interrupts off), in Linux's context, through the virtual address
+//! where it mapped the hypervisor's range (C type: `crtos_hv_entry_t` in crtos.h):
 //!
 //! ```c
-//! int hv_entry(u64 cpu, u64 online_cpus, u64 max_cpus, u64 hv_phys, u64 hv_size, u64 hv_virt);
+//! int hv_entry(u64 cpu, u64 online_cpus, u64 max_cpus, u64 hv_phys, u64 hv_size,
+//!              u64 hv_virt, u64 power_off);
 //! ```
 //!
 //! The stub saves Linux's registers, applies the image's relocations (first CPU only:
@@ -30,11 +30,11 @@ pub struct EntryArgs {
     pub hv_phys: u64,
     pub hv_size: u64,
     pub hv_virt: u64,
+    /// How to power the machine off after a panic (`crtos_abi::PowerOff`, packed).
+    pub power_off: u64,
     /// Linux's RSP and RIP once `hv_entry` has returned to the driver.
     pub linux_rsp: u64,
     pub linux_rip: u64,
-    /// Keeps the stack 16-byte aligned for the stub's calls.
-    _align: u64,
     /// Linux's registers as `hv_entry` found them: the guest's at VMLAUNCH.
     pub linux_regs: GeneralRegisters,
 }
@@ -50,9 +50,9 @@ impl EntryArgs {
             hv_phys: phys,
             hv_size: size,
             hv_virt: virt,
+            power_off: 0,
             linux_rsp: 0,
             linux_rip: 0,
-            _align: 0,
             linux_regs: GeneralRegisters::default(),
         }
     }
@@ -76,10 +76,10 @@ hv_entry:
     push_general_registers!(),      // EntryArgs.linux_regs
     "
     mov r12, rsp                    # Linux's stack, its registers on top
-    sub rsp, 8                      # EntryArgs._align
     push qword ptr [r12 + {regs_size}]  # EntryArgs.linux_rip: the driver's return address
     lea rax, [r12 + {regs_size} + 8]
     push rax                        # EntryArgs.linux_rsp: after that `ret`
+    push qword ptr [r12 + {regs_size} + 8]  # power_off, the 7th argument (on the stack)
     push r9                         # hv_virt
     push r8                         # hv_size
     push rcx                        # hv_phys
@@ -147,5 +147,8 @@ hv_relocate:
     einval = const crtos_abi::Errno::Inval.negative(),
 );
 
-// The stub's `mov [rsp], rax` stores the return value into the saved RAX.
+// The stub's `mov [rsp], rax` stores the return value into the saved RAX, and its
+// pushes keep RSP 16-byte aligned for its calls: the CALL left it 8 off, and the
+// arguments and registers together are an odd number of 8-byte words.
 const _: () = assert!(core::mem::offset_of!(GeneralRegisters, rax) == 0);
+const _: () = assert!(core::mem::size_of::<EntryArgs>() % 16 == 8);

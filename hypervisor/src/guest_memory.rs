@@ -75,17 +75,35 @@ impl GuestPhysMemory {
         unreachable!("level 1 always returns")
     }
 
-    /// Copies `data` to guest-virtual `gva` (page tables at `cr3`), page by page. On
-    /// error nothing past the failing page is written.
+    /// Copies `data` to guest-virtual `gva` (page tables at `cr3`), page by page. Every
+    /// page is checked before the first byte is written: a buffer that is bad anywhere
+    /// is left untouched.
     pub fn write(&self, cr3: u64, gva: u64, data: &[u8]) -> Result<(), BadAddress> {
+        self.for_each_chunk(cr3, gva, data.len(), |_, _| {})?;
+        self.for_each_chunk(cr3, gva, data.len(), |dst, range| {
+            // SAFETY: checked by for_each_chunk: mapped, open guest memory.
+            unsafe {
+                core::ptr::copy_nonoverlapping(data[range.clone()].as_ptr(), dst, range.len())
+            };
+        })
+    }
+
+    /// Calls `f(host pointer, range of the buffer)` for each page-sized piece of `len`
+    /// bytes at `gva`, after checking that piece.
+    fn for_each_chunk(
+        &self,
+        cr3: u64,
+        gva: u64,
+        len: usize,
+        mut f: impl FnMut(*mut u8, Range<usize>),
+    ) -> Result<(), BadAddress> {
         let mut done = 0usize;
-        while done < data.len() {
+        while done < len {
             let addr = gva.checked_add(done as u64).ok_or(BadAddress(gva))?;
-            let chunk = ((4096 - (addr & 0xFFF)) as usize).min(data.len() - done);
+            let chunk = ((4096 - (addr & 0xFFF)) as usize).min(len - done);
             let gpa = self.translate(cr3, addr, true)?;
             let dst = self.host_ptr(gpa, chunk as u64)?;
-            // SAFETY: checked above: mapped, open guest memory.
-            unsafe { core::ptr::copy_nonoverlapping(data[done..].as_ptr(), dst as *mut u8, chunk) };
+            f(dst as *mut u8, done..done + chunk);
             done += chunk;
         }
         Ok(())
@@ -284,6 +302,23 @@ mod tests {
         assert!(
             m.write(CR3, 0x7100_0000, &[1]).is_err(),
             "beyond guest memory"
+        );
+    }
+
+    #[test]
+    fn a_buffer_bad_in_its_second_page_is_not_written_at_all() {
+        let mut g = Guest::new();
+        g.map(0x7000_0000, 0x30_0000, 1, RW);
+        g.map(0x7000_1000, 0x50_0000, 1, RO);
+        let m = g.phys();
+        assert_eq!(
+            m.write(CR3, 0x7000_0FFE, &[1, 2, 3, 4]),
+            Err(BadAddress(0x7000_1000))
+        );
+        assert_eq!(
+            &g.memory[0x30_0FFE..0x30_1000],
+            &[0, 0],
+            "first page untouched"
         );
     }
 

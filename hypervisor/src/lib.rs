@@ -118,7 +118,7 @@ fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> Errno {
     }
     if ARRIVED.fetch_add(1, Ordering::AcqRel) == 0 {
         ONLINE.store(args.online_cpus, Ordering::Release);
-        let state = match global_init(region) {
+        let state = match global_init(region, args) {
             Ok(()) => INIT_DONE,
             Err(why) => {
                 println!("[hv] set-up failed: {why}");
@@ -228,9 +228,20 @@ fn init_cpu(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) {
     rtos::cpus::entered(args.cpu, rtos::cpus::this_apic_id());
 }
 
-/// The first CPU: console, heap and frames, host page table.
-fn global_init(region: &Region) -> Result<(), &'static str> {
+/// The first CPU: console, power-off path, heap and frames, host page table.
+fn global_init(region: &Region, args: &EntryArgs) -> Result<(), &'static str> {
     baremetal::serial::attach();
+    match crtos_abi::PowerOff::from_entry_arg(args.power_off) {
+        // A panic of the hypervisor then still powers the machine off.
+        Some(p) => {
+            baremetal::exit::set_power_off(p.port, p.value);
+            println!(
+                "[hv] after a panic: power-off through ACPI port {:#x}",
+                p.port
+            );
+        }
+        None => println!("[hv] after a panic: halt (no ACPI power-off port was given)"),
+    }
     memory::init(region)?;
     let host_cr3 = paging::build_host_page_table(region)?;
     *GLOBALS.lock() = Globals { host_cr3 };
@@ -255,9 +266,10 @@ fn setup_vmcs(cpu: &mut PerCpu, args: &EntryArgs) -> Result<(), VmxError> {
     // The guest state first: it reads Linux's GDT, IDT and TR, which the next line
     // replaces with the hypervisor's own (the host state).
     guest_state::setup_guest_state(args.linux_rsp, args.linux_rip)?;
-    baremetal::interrupts::init_cpu(args.cpu as usize);
-    // From here on an NMI reaches the hypervisor's IDT, not Linux's: hand it back.
+    // From the next line on, an NMI reaches the hypervisor's IDT, not Linux's: it is
+    // recorded and handed back.
     baremetal::interrupts::set_nmi_handler(vmx::nmi::on_host_nmi);
+    baremetal::interrupts::init_cpu(args.cpu as usize);
 
     vmexit::fill_msr_bitmap(&mut cpu.msr_bitmap);
     let g = globals();

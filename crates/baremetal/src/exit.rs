@@ -6,7 +6,7 @@
 //! The Linux guest follows the same protocol: its init prints the line, then runs
 //! `poweroff -f`, which ends in the same ACPI write.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use x86_64::instructions::port::Port;
 
@@ -40,14 +40,29 @@ pub fn exit(code: u32) -> ! {
     power_off()
 }
 
+/// The PM1a control port (bits 15:0) and the value that powers off (bits 31:16), when
+/// a kernel was told them instead of reading the firmware's tables itself (the
+/// hypervisor: the driver reads them from Linux's ACPI). 0 = not set.
+static POWER_OFF: AtomicU32 = AtomicU32::new(0);
+
+/// Tells [`power_off`] to write `value` to I/O port `port`.
+pub fn set_power_off(port: u16, value: u16) {
+    POWER_OFF.store(port as u32 | (value as u32) << 16, Ordering::Release);
+}
+
 /// Powers off through ACPI PM1a_CNT: `SLP_TYP(S5) << 10 | SLP_EN (bit 13)`.
 pub fn power_off() -> ! {
-    match crate::platform() {
-        Some(p) if p.pm1a_control != 0 => {
-            // SAFETY: the port and value come from the firmware's FADT and DSDT.
-            unsafe { Port::<u16>::new(p.pm1a_control).write((p.s5_sleep_type << 10) | (1 << 13)) };
-        }
-        _ => crate::println!("power_off: no ACPI PM1a port found; halting"),
+    let told = POWER_OFF.load(Ordering::Acquire);
+    let found = crate::platform()
+        .filter(|p| p.pm1a_control != 0)
+        .map(|p| (p.pm1a_control, (p.s5_sleep_type << 10) | (1 << 13)));
+    match (told != 0)
+        .then_some((told as u16, (told >> 16) as u16))
+        .or(found)
+    {
+        // SAFETY: the port and value come from the firmware's FADT and DSDT.
+        Some((port, value)) => unsafe { Port::<u16>::new(port).write(value) },
+        None => crate::println!("power_off: no ACPI PM1a port found; halting"),
     }
     halt_forever()
 }

@@ -29,11 +29,13 @@ numeric_enum! {
 
 impl Errno {
     /// `-errno` as a signed return value (`hv_entry`, a hypercall's RAX read as i64).
+    #[inline]
     pub const fn negative(self) -> i64 {
         -(self as i64)
     }
 
     /// `-errno` as the 64-bit register value a hypercall leaves in RAX.
+    #[inline]
     pub const fn as_return(self) -> u64 {
         self.negative() as u64
     }

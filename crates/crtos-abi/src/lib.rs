@@ -4,7 +4,8 @@
 //! header and fails on any drift.
 //!
 //! One concept per module: the image header, the memory map, errno values, hypercall
-//! codes, VM-exit reasons, the driver's reject reasons, the QUERY statistics.
+//! codes, VM-exit reasons, the driver's reject reasons, the QUERY statistics, the
+//! power-off argument.
 #![cfg_attr(not(test), no_std)]
 
 #[macro_use]
@@ -15,6 +16,7 @@ pub mod exit_reason;
 pub mod hypercall;
 pub mod image;
 pub mod memory_map;
+pub mod power_off;
 pub mod reject;
 pub mod stats;
 
@@ -23,6 +25,7 @@ pub use exit_reason::{exit_reason_name, ExitReason, EXIT_REASONS};
 pub use hypercall::HypercallCode;
 pub use image::{ImageHeader, CHECKSUM_OFFSET, HEADER_SIZE, HV_MAGIC, IMAGE_VERSION, RTOS_MAGIC};
 pub use memory_map::{HV_SIZE, RESERVED_BASE, RESERVED_SIZE, RTOS_SIZE, SHARED_SIZE, STARTUP_PAGE};
+pub use power_off::PowerOff;
 pub use reject::RejectReason;
 pub use stats::HvStats;
 

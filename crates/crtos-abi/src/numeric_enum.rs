@@ -36,6 +36,7 @@ macro_rules! numeric_enum {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// The variant's printable name.
+            #[inline]
             pub const fn name(self) -> &'static str {
                 match self {
                     $( $name::$variant => $text, )+
@@ -43,6 +44,7 @@ macro_rules! numeric_enum {
             }
 
             /// The variant's number.
+            #[inline]
             pub const fn number(self) -> $repr {
                 self as $repr
             }
@@ -51,6 +53,7 @@ macro_rules! numeric_enum {
         impl TryFrom<$repr> for $name {
             /// A number no variant has.
             type Error = $repr;
+            #[inline]
             fn try_from(n: $repr) -> Result<Self, $repr> {
                 match n {
                     $( $value => Ok($name::$variant), )+
@@ -60,6 +63,7 @@ macro_rules! numeric_enum {
         }
 
         impl From<$name> for $repr {
+            #[inline]
             fn from(v: $name) -> $repr {
                 v as $repr
             }

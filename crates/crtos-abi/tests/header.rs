@@ -167,7 +167,7 @@ fn x_macro(list: &str) -> Vec<(String, u64, String)> {
 #[test]
 fn memory_map_and_image_constants_agree() {
     let d = numeric_defines();
-    let want: [(&str, u64); 11] = [
+    let want: [(&str, u64); 13] = [
         ("CRTOS_RESERVED_BASE", crtos_abi::RESERVED_BASE),
         ("CRTOS_HV_SIZE", crtos_abi::HV_SIZE),
         ("CRTOS_RTOS_SIZE", crtos_abi::RTOS_SIZE),
@@ -182,6 +182,14 @@ fn memory_map_and_image_constants_agree() {
             "CRTOS_START_CMDLINE_LEN",
             crtos_abi::rtos::START_CMDLINE_LEN as u64,
         ),
+        (
+            "CRTOS_POWER_OFF_PORT_SHIFT",
+            crtos_abi::power_off::POWER_OFF_PORT_SHIFT as u64,
+        ),
+        (
+            "CRTOS_POWER_OFF_VALUE_SHIFT",
+            crtos_abi::power_off::POWER_OFF_VALUE_SHIFT as u64,
+        ),
     ];
     for (name, value) in want {
         assert_eq!(d.get(name), Some(&value), "crtos.h {name} vs crtos-abi");
@@ -194,6 +202,33 @@ fn memory_map_and_image_constants_agree() {
         string_define("CRTOS_RTOS_MAGIC").as_bytes(),
         crtos_abi::RTOS_MAGIC
     );
+}
+
+#[test]
+fn the_entry_takes_as_many_arguments_as_the_stub_saves() {
+    // crtos_hv_entry_t's parameters, in order; hypervisor/src/entry.rs pushes the six
+    // register arguments and reads the seventh from the caller's stack.
+    let start = HEADER
+        .find("typedef int (*crtos_hv_entry_t)(")
+        .expect("crtos_hv_entry_t");
+    let params = &HEADER[start..start + HEADER[start..].find(");").unwrap()];
+    let names: Vec<&str> = params
+        .split_once(")(")
+        .unwrap()
+        .1
+        .split(',')
+        .map(|p| p.split_whitespace().last().unwrap())
+        .collect();
+    let want = [
+        "cpu",
+        "online_cpus",
+        "max_cpus",
+        "hv_phys",
+        "hv_size",
+        "hv_virt",
+        "power_off",
+    ];
+    assert_eq!(names, want, "crtos_hv_entry_t vs hypervisor/src/entry.rs");
 }
 
 #[test]
@@ -293,4 +328,40 @@ fn the_parser_sees_a_drift() {
     assert_eq!(eval("(16ULL << 20)", &d), Some(16 << 20));
     assert_eq!(eval("0x10000000ULL", &d), Some(0x1000_0000));
     assert_eq!(eval("(1 +", &d), None);
+}
+
+#[test]
+fn the_header_compiles_in_user_space() {
+    // crtosctl's side of the header (the `#else` branch of `__KERNEL__`) must stand on
+    // its own: every type the structs use is defined there (once, `__s64` was not).
+    let dir = std::env::temp_dir().join(format!("crtos-h-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("user.c");
+    std::fs::write(
+        &source,
+        "#include \"crtos.h\"\n\
+         int main(void) { struct crtos_hypercall_arg a = {0}; crtos_hv_entry_t e = 0;\n\
+         (void)e; return (int)a.ret + CRTOS_REJECT_NONE + (int)CRTOS_POWER_OFF(0, 0); }\n",
+    )
+    .unwrap();
+    let include = concat!(env!("CARGO_MANIFEST_DIR"), "/../../driver/include");
+    let out = std::process::Command::new("cc")
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-fsyntax-only",
+            "-I",
+            include,
+        ])
+        .arg(&source)
+        .output()
+        .expect("a C compiler (`cc`, installed by `make setup`) checks crtos.h");
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.status.success(),
+        "crtos.h does not compile in user space:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

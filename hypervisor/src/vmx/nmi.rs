@@ -6,11 +6,13 @@
 //! stays off.
 //!
 //! Injection must wait while the guest blocks NMIs: inside its own NMI handler (until
-//! its IRET), or for one instruction after MOV SS (which the EPT-lending path sets).
+//! its IRET), or for one instruction after MOV SS or STI (the EPT-lending path sets the
+//! MOV-SS kind).
 //! Then the monitor trap flag brings the CPU back after one more guest instruction to
 //! try again. ("NMI-window exiting" would do this in one exit, but it requires
 //! "virtual NMIs" and "NMI exiting", which would send every guest NMI through the
-//! hypervisor.)
+//! hypervisor.) In the bare-metal self-test, host and guest share one IDT, so the guest
+//! must not send itself NMIs: they would come back as injected ones, forever.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -24,10 +26,13 @@ static PENDING: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
 /// NMIs handed back to Linux, per CPU (for the statistics and the self-test).
 static HANDED_BACK: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
 
-/// Interruptibility state (SDM Vol. 3C §25.4.2): blocking by MOV SS (bit 1) and by
-/// NMI (bit 3) forbid injecting an NMI (§27.3.1.5).
+/// Interruptibility state (SDM Vol. 3C §25.4.2). Blocking by MOV SS (bit 1) forbids
+/// injecting an NMI (§27.3.1.5); some processors forbid it under blocking by STI
+/// (bit 0) too; blocking by NMI (bit 3) means Linux is still in its NMI handler.
+const BLOCKING_BY_STI: u64 = 1 << 0;
 const BLOCKING_BY_MOV_SS: u64 = 1 << 1;
 const BLOCKING_BY_NMI: u64 = 1 << 3;
+const NMI_BLOCKED: u64 = BLOCKING_BY_STI | BLOCKING_BY_MOV_SS | BLOCKING_BY_NMI;
 /// VM-entry interruption information: valid (31), type NMI (2 << 8), vector 2.
 const INJECT_NMI: u64 = (1 << 31) | (2 << 8) | 2;
 const INJECTION_VALID: u64 = 1 << 31;
@@ -41,13 +46,21 @@ pub fn on_host_nmi(cpu: usize) {
 
 /// Before a VM entry: injects one recorded NMI if Linux can take it now; otherwise
 /// asks for an exit after the next guest instruction. Returns whether MTF is needed.
+/// Runs on every VM exit, so the common case (nothing pending) is one load. Only this
+/// CPU's own NMI handler changes its count, so program order is all the ordering
+/// needed.
+#[inline]
 pub fn deliver_pending(cpu: usize) -> bool {
-    let pending = &PENDING[cpu];
-    if pending.load(Ordering::Acquire) == 0 {
-        return false;
+    match PENDING.get(cpu) {
+        Some(pending) if pending.load(Ordering::Relaxed) != 0 => inject_one(cpu),
+        _ => false,
     }
-    let blocked =
-        vmcs::read(guest::INTERRUPTIBILITY_STATE) & (BLOCKING_BY_MOV_SS | BLOCKING_BY_NMI) != 0;
+}
+
+#[inline(never)]
+fn inject_one(cpu: usize) -> bool {
+    let pending = &PENDING[cpu];
+    let blocked = vmcs::read(guest::INTERRUPTIBILITY_STATE) & NMI_BLOCKED != 0;
     let slot_taken = vmcs::read(control::VMENTRY_INTERRUPTION_INFO_FIELD) & INJECTION_VALID != 0;
     if blocked || slot_taken {
         return true;
@@ -102,7 +115,7 @@ mod tests {
         vmcs::fake::set(control::VMENTRY_INTERRUPTION_INFO_FIELD, 0);
         let cpu = 4;
         on_host_nmi(cpu);
-        for blocking in [BLOCKING_BY_NMI, BLOCKING_BY_MOV_SS] {
+        for blocking in [BLOCKING_BY_NMI, BLOCKING_BY_MOV_SS, BLOCKING_BY_STI] {
             vmcs::fake::set(guest::INTERRUPTIBILITY_STATE, blocking);
             assert!(deliver_pending(cpu));
             assert_eq!(vmcs::read(control::VMENTRY_INTERRUPTION_INFO_FIELD), 0);
