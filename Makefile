@@ -81,11 +81,12 @@ lint: ## rustfmt and clippy, warnings as errors, on the student's tree and the s
 # in (a separate cargo command from the kernels', as above).
 HV_HOST_TEST := -p hypervisor --no-default-features --lib
 
-# CRTOS_TREE: host tests that build a kernel crate test the solution, whatever make
-# built last.
+# Host tests that build a kernel crate test the solution's files, whatever make built
+# last (see "the two trees").
+test-host: export CRTOS_TREE := solution
 test-host: ## Host unit tests of every crate (the hypervisor's logic included)
-	CRTOS_TREE=solution $(CARGO) test -q $(HOST_PKGS)
-	CRTOS_TREE=solution $(CARGO) test -q $(HV_HOST_TEST)
+	$(CARGO) test -q $(HOST_PKGS)
+	$(CARGO) test -q $(HV_HOST_TEST)
 
 test-boot: $(HELLO) ## Real boots: the smoke kernel on Bochs and QEMU, timeouts, panics
 	$(CARGO) test -q --release -p machine --test boot -- --include-ignored
@@ -117,6 +118,10 @@ target/%/release/hypervisor target/%/release/hv-selftest &: FORCE
 build/hv/%/hypervisor.img: target/%/release/hypervisor $(GUEST_OUT)/crtosctl
 	@mkdir -p $(@D)
 	$(GUEST_OUT)/crtosctl pack-image --kind hv $< $@
+
+# Named as targets, so make keeps them between runs: a file that only a chain of
+# pattern rules makes is "intermediate", and make deletes it when it is done.
+$(foreach t,$(TREES),target/$(t)/release/hypervisor build/hv/$(t)/hypervisor.img):
 
 hypervisor: build/hv/$(TREE)/hypervisor.img ## Build the hypervisor image the driver loads (build/hv/TREE/hypervisor.img)
 

@@ -8,11 +8,11 @@
 //! grader --list
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use grader::lab::{CurrentLab, CURRENT_LAB, SOLUTION, STUDENT};
+use grader::lab::{CurrentLab, Lab, CURRENT_LAB, SOLUTION, STUDENT};
 use grader::{checkout, labs, Options};
 use machine::Emulator;
 
@@ -75,26 +75,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let current = CurrentLab::read(&root);
-    let Some(name) = cli.lab.clone().or(current.as_ref().map(|c| c.lab.clone())) else {
-        eprintln!(
-            "grader: no lab built yet in {} ({CURRENT_LAB} is missing): run make labN first, or name the lab: grader labN",
-            root.display()
-        );
-        return ExitCode::from(2);
-    };
-    // The tree make built last (lab 1's self-test and lab 1 share one build).
-    let tree = cli
-        .tree
-        .or(current.map(|c| c.tree))
-        .unwrap_or_else(|| STUDENT.into());
-    let Some(lab) = labs::find(&name) else {
-        let names: Vec<&str> = labs::all().iter().map(|l| l.name).collect();
-        eprintln!(
-            "grader: no lab called `{name}`; the labs are: {}",
-            names.join(", ")
-        );
-        return ExitCode::from(2);
+    let (lab, tree) = match lab_and_tree(&cli, &root) {
+        Ok(chosen) => chosen,
+        Err(why) => {
+            eprintln!("grader: {why}");
+            return ExitCode::from(2);
+        }
     };
     machine::handle_ctrl_c();
     let opts = Options {
@@ -119,6 +105,28 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The lab to grade (named, or the one `make labN` built last) and the tree (named, or
+/// the one `make` built last; lab 1's self-test and lab 1 share one build).
+fn lab_and_tree(cli: &Cli, root: &Path) -> Result<(Lab, String), String> {
+    let current = CurrentLab::read(root);
+    let name = cli.lab.clone().or(current.as_ref().map(|c| c.lab.clone()));
+    let Some(name) = name else {
+        return Err(format!(
+            "no lab built yet in {} ({CURRENT_LAB} is missing): run make labN first, or name the lab: grader labN",
+            root.display()
+        ));
+    };
+    let Some(lab) = labs::find(&name) else {
+        let names: Vec<&str> = labs::all().iter().map(|l| l.name).collect();
+        return Err(format!(
+            "no lab called `{name}`; the labs are: {}",
+            names.join(", ")
+        ));
+    };
+    let tree = cli.tree.clone().or(current.map(|c| c.tree));
+    Ok((lab, tree.unwrap_or_else(|| STUDENT.into())))
 }
 
 fn list() {

@@ -24,6 +24,7 @@ fn help_names_the_options() {
         "--json",
         "--machine",
         "--timeout-scale",
+        "--tree",
     ] {
         assert!(out.contains(opt), "{opt} missing from:\n{out}");
     }
@@ -42,4 +43,11 @@ fn unknown_lab_is_a_usage_error() {
     let (code, _, err) = grader(&["lab99"]);
     assert_eq!(code, 2);
     assert!(err.contains("no lab called `lab99`"), "{err}");
+}
+
+#[test]
+fn a_tree_is_student_or_solution() {
+    let (code, _, err) = grader(&["lab1", "--tree", "mine"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("student") && err.contains("solution"), "{err}");
 }
