@@ -115,9 +115,12 @@ mod tests {
         );
     }
 
+    /// One change to a good header.
+    type Edit = fn(&mut ImageHeader);
+
     #[test]
     fn each_bad_field_is_refused() {
-        let cases: [(fn(&mut ImageHeader), Errno); 6] = [
+        let cases: [(Edit, Errno); 6] = [
             (|h| h.magic = crtos_abi::HV_MAGIC, Errno::Inval),
             (|h| h.version = 2, Errno::Inval),
             (|h| h.header_size = 32, Errno::Inval),
