@@ -120,39 +120,38 @@ fn rtos_range(cpu: &PerCpu) -> Range<u64> {
 }
 
 /// START_RTOS on the calling CPU: `target` is the CPU Linux gave up, `request_gva`
-/// the guest-virtual address of a `StartRequest`. Bad arguments change nothing.
+/// the guest-virtual address of a `StartRequest`.
+///
+/// The target is parked first, once it is known to be a CPU Linux gave up: from then
+/// on every failure (a bad image, boot page tables, a start that times out) resets it
+/// with INIT, and Linux starts it again with its own INIT-SIPI-SIPI. Were it left in
+/// Linux's offline loop instead, Linux's INIT would only be a VM exit, and the CPU
+/// would never come back. (The driver checks the image before it gives the CPU up.)
 pub fn start(cpu: &mut PerCpu, target: u64, request_gva: u64) -> Result<u64, Errno> {
     let _guard = START_LOCK.try_lock().ok_or(Errno::Busy)?;
-    let checked = check_request(cpu, target, request_gva)?;
-    let frames = BOOT_FRAMES
-        .call_once(alloc_boot_frames)
-        .as_ref()
-        .ok_or(Errno::NoMem)?;
-    let mut frames = frames.lock();
-    let cr3 = vmcs::read(guest::CR3);
-    image::load(&cpu.guest_memory, cr3, &checked.request, &checked.range)?;
-
+    let apic_id = check_target(cpu, target)?;
+    let request = image::read_request(&cpu.guest_memory, vmcs::read(guest::CR3), request_gva)?;
+    if request.tsc_khz == 0 {
+        return Err(Errno::Inval); // the delays and the RTOS's clock need it
+    }
     let tsc = Tsc {
-        khz: checked.request.tsc_khz,
+        khz: request.tsc_khz,
     };
-    park::park(target, checked.apic_id, &tsc).map_err(|state| {
+    park::park(target, apic_id, &tsc).map_err(|state| {
         println!("[hv] START_RTOS: cpu {target} did not park ({state:?})");
         match state {
             CpuState::ParkRequested => Errno::TimedOut, // no INIT exit came
             _ => Errno::Busy,                           // Linux still runs there
         }
     })?;
-    // From here on the CPU is out of VMX: whatever fails, it is reset for Linux.
-    let plan = prepare(&mut frames, cpu, &checked, tsc);
-    let started = check_boot_page_tables(&frames.tables, &plan).and_then(|()| boot(&plan));
-    match started {
+    match load_and_boot(cpu, apic_id, request, tsc) {
         Ok(()) => {
             cpus::set(target, CpuState::Rtos);
             RTOS_CPU.store(target, Ordering::Release);
             Ok(0)
         }
         Err(e) => {
-            send_ipi(checked.apic_id as u8, Ipi::Init); // back to wait-for-SIPI
+            send_ipi(apic_id as u8, Ipi::Init); // back to wait-for-SIPI, for Linux
             cpus::set(target, CpuState::Reset);
             println!("[hv] START_RTOS: the RTOS did not start on cpu {target}: {e:?}; the CPU is Linux's again");
             Err(e)
@@ -160,17 +159,8 @@ pub fn start(cpu: &mut PerCpu, target: u64, request_gva: u64) -> Result<u64, Err
     }
 }
 
-/// A START_RTOS request that passed every check.
-struct CheckedRequest {
-    apic_id: u32,
-    request: StartRequest,
-    /// The RTOS's entry, a physical address in `range`.
-    entry: u64,
-    range: Range<u64>,
-}
-
-/// Checks the caller's arguments and the image's header; nothing changes here.
-fn check_request(cpu: &PerCpu, target: u64, request_gva: u64) -> Result<CheckedRequest, Errno> {
+/// Checks that `target` is a CPU Linux may have given up; its local APIC ID.
+fn check_target(cpu: &PerCpu, target: u64) -> Result<u32, Errno> {
     if RTOS_CPU.load(Ordering::Acquire) != NONE {
         return Err(Errno::Busy); // one RTOS at a time
     }
@@ -181,6 +171,12 @@ fn check_request(cpu: &PerCpu, target: u64, request_gva: u64) -> Result<CheckedR
     if cpus::state(target) != CpuState::Guest {
         return Err(Errno::Busy);
     }
+    Ok(apic_id)
+}
+
+/// With the target parked: checks the image, copies it, fills the boot block and the
+/// boot page tables, and boots.
+fn load_and_boot(cpu: &PerCpu, apic_id: u32, request: StartRequest, tsc: Tsc) -> Result<(), Errno> {
     let range = rtos_range(cpu);
     if range.start != RTOS_BASE {
         println!(
@@ -190,17 +186,31 @@ fn check_request(cpu: &PerCpu, target: u64, request_gva: u64) -> Result<CheckedR
         return Err(Errno::Inval);
     }
     let cr3 = vmcs::read(guest::CR3);
-    let request = image::read_request(&cpu.guest_memory, cr3, request_gva)?;
-    if request.tsc_khz == 0 {
-        return Err(Errno::Inval);
-    }
     let entry = image::check_header(&cpu.guest_memory, cr3, &request, &range)?;
-    Ok(CheckedRequest {
+    let frames = BOOT_FRAMES
+        .call_once(alloc_boot_frames)
+        .as_ref()
+        .ok_or(Errno::NoMem)?;
+    let mut frames = frames.lock();
+    image::load(&cpu.guest_memory, cr3, &request, &range)?;
+    let checked = CheckedRequest {
         apic_id,
         request,
         entry,
         range,
-    })
+    };
+    let plan = prepare(&mut frames, cpu, &checked, tsc);
+    check_boot_page_tables(&frames.tables, &plan)?;
+    boot(&plan)
+}
+
+/// A START_RTOS request that passed every check.
+struct CheckedRequest {
+    apic_id: u32,
+    request: StartRequest,
+    /// The RTOS's entry, a physical address in `range`.
+    entry: u64,
+    range: Range<u64>,
 }
 
 /// The student's boot page tables must map what the started CPU touches before the
