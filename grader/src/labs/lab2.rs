@@ -188,3 +188,56 @@ fn startup_page_restored(t: &Transcript) -> Verdict {
         _ => Verdict::Pending,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use machine::Ended;
+
+    const NONCE: &str = "0123abcd";
+
+    fn verdict(lines: &[&str], ended: bool) -> Verdict {
+        let lines: Vec<String> = lines.iter().map(|l| l.replace("{n}", NONCE)).collect();
+        let end = Ended::GuestExit(0);
+        startup_page_restored(&Transcript {
+            lines: &lines,
+            nonce: NONCE,
+            ended: ended.then_some(&end),
+        })
+    }
+
+    const HV_SAME: &str = "[hv] start-up page 0x6000: checksum before=76efddc5 after=76efddc5";
+    const LINUX_SAME: &str =
+        "lab2: dmesg: crtos: start-up page 0x6000: checksum before=76efddc5 after=76efddc5 nonce={n}";
+
+    #[test]
+    fn four_equal_pairs_on_each_side_pass() {
+        let lines = [
+            HV_SAME, HV_SAME, HV_SAME, HV_SAME, LINUX_SAME, LINUX_SAME, LINUX_SAME, LINUX_SAME,
+        ];
+        assert_eq!(verdict(&lines, true), Verdict::Pass);
+    }
+
+    #[test]
+    fn a_page_not_restored_fails_at_once() {
+        let changed = "[hv] start-up page 0x6000: checksum before=76efddc5 after=0badf00d";
+        assert!(matches!(
+            verdict(&[HV_SAME, changed], false),
+            Verdict::Fail(_)
+        ));
+        let changed =
+            "lab2: dmesg: crtos: start-up page 0x6000: checksum before=1 after=2 nonce={n}";
+        assert!(matches!(verdict(&[changed], false), Verdict::Fail(_)));
+    }
+
+    #[test]
+    fn missing_pairs_wait_then_fail_and_other_nonces_do_not_count() {
+        let other =
+            "lab2: dmesg: crtos: start-up page 0x6000: checksum before=1 after=1 nonce=ffff";
+        let lines = [
+            HV_SAME, HV_SAME, HV_SAME, HV_SAME, other, other, other, other,
+        ];
+        assert_eq!(verdict(&lines, false), Verdict::Pending);
+        assert!(matches!(verdict(&lines, true), Verdict::Fail(_)));
+    }
+}
