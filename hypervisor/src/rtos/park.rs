@@ -23,8 +23,11 @@ use super::tsc::Tsc;
 use crate::percpu::PerCpu;
 use crate::vmx::{self, vmcs};
 
-/// How long the starter waits for the CPU's INIT exit.
+/// How long the starter waits for the CPU's INIT exit, and in how many tries: an INIT
+/// that reaches the CPU while it is in root operation (handling some other exit) is
+/// dropped, so it is sent again.
 const PARK_TIMEOUT_US: u64 = 100_000;
+const PARK_TRIES: u64 = 10;
 /// RFLAGS.IF.
 const RFLAGS_IF: u64 = 1 << 9;
 
@@ -34,9 +37,11 @@ pub fn park(cpu: u64, apic_id: u32, tsc: &Tsc) -> Result<(), CpuState> {
     if !cpus::transition(cpu, CpuState::Guest, CpuState::ParkRequested) {
         return Err(cpus::state(cpu));
     }
-    send_ipi(apic_id as u8, Ipi::Init);
-    let answered = tsc.wait_us(PARK_TIMEOUT_US, || {
-        !matches!(cpus::state(cpu), CpuState::ParkRequested)
+    let answered = (0..PARK_TRIES).any(|_| {
+        send_ipi(apic_id as u8, Ipi::Init);
+        tsc.wait_us(PARK_TIMEOUT_US / PARK_TRIES, || {
+            cpus::state(cpu) != CpuState::ParkRequested
+        })
     });
     match cpus::state(cpu) {
         CpuState::Parked => Ok(()),
