@@ -58,9 +58,6 @@ const NONE: u64 = u64::MAX;
 /// One START_RTOS or STOP_RTOS at a time.
 static START_LOCK: Mutex<()> = Mutex::new(());
 
-/// The COM2 UART: the RTOS's console (Linux keeps COM1, its ttyS0).
-const RTOS_CONSOLE_PORT: u16 = 0x2F8;
-
 /// A page table in a frame of the hypervisor's: its physical address (what the entry
 /// above it, or CR3, holds) and its 512 entries.
 pub struct Table {
@@ -298,6 +295,8 @@ fn alloc_boot_frames() -> Option<Mutex<BootFrames>> {
 /// Fills the boot block and the boot page tables; the plan for `start_rtos`.
 fn prepare(frames: &mut BootFrames, cpu: &PerCpu, checked: &CheckedRequest, tsc: Tsc) -> StartPlan {
     let req = &checked.request;
+    // The defaults hold the console (COM2: Linux keeps COM1, its ttyS0); the rest is
+    // this machine's.
     let mut block = BootBlock::new(RunMode::Started);
     block.apic_id = checked.apic_id;
     block.tsc_khz = req.tsc_khz;
@@ -308,7 +307,6 @@ fn prepare(frames: &mut BootFrames, cpu: &PerCpu, checked: &CheckedRequest, tsc:
     block.shared_base = checked.range.end;
     block.shared_size = SHARED_SIZE;
     block.machine_cpus = cpu.region.max_cpus as u32;
-    block.console_port = RTOS_CONSOLE_PORT;
     block.realtime_at_boot_ns = req.realtime_ns;
     let len = req
         .cmdline
