@@ -18,8 +18,13 @@ step() {
 online() { say "cycle $cycle: cpus online: $(cat /sys/devices/system/cpu/online)"; }
 # The RTOS's run list: two tasks of one priority that yield to each other, and hello.
 RUN_LIST="run=spin@10:A:3:yield run=spin@10:B:3:yield run=hello@40:a:b nonce=$nonce"
-# The RTOS's range starts 16 MiB into the reservation (driver/include/crtos.h).
-RTOS_OFFSET=0x1000000
+# Where the RTOS's range starts in the reservation, as the driver says.
+rtos_offset() {
+	st=$(crtosctl status)
+	base=$(echo "$st" | sed -n 's/^reservation: \(0x[0-9a-f]*\)-.*/\1/p')
+	rtos=$(echo "$st" | sed -n 's/^ *rtos *\(0x[0-9a-f]*\) .*/\1/p')
+	echo $((rtos - base))
+}
 
 # ANCHOR: steps
 insmod /lib/crtos.ko || { say "cannot load crtos.ko"; exit 1; }
@@ -41,12 +46,13 @@ for cycle in 1 2 3; do
 	# Linux goes on: a user program on every CPU it still has.
 	step crtosctl cpuid
 	if [ $cycle = 1 ]; then
+		step crtosctl status
 		step crtosctl start-rtos /images/rtos.img $RUN_LIST
 		step crtosctl disable
 		# The hypervisor logs the denied read on the UART at once, while Linux's
 		# console may still be sending the lines above: let it drain first.
 		sleep 1
-		step crtosctl probe-read $((RTOS_OFFSET + 0x100))
+		step crtosctl probe-read $(($(rtos_offset) + 0x100))
 	fi
 	sleep 1
 	step crtosctl stop-rtos

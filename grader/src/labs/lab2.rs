@@ -109,6 +109,7 @@ pub fn lab() -> Lab {
                     r"^lab2: cycle 1: cpus online: 0 nonce={nonce}$",
                     r"^lab2: cycle 1: crtosctl cpuid: cpu 0: CPUID 0x40000000 = crtos-lab-hv nonce={nonce}$",
                     r"^lab2: cycle 1: crtosctl cpuid: exit 0 nonce={nonce}$",
+                    r"^lab2: cycle 1: crtosctl status: state: enabled, RTOS running on CPU 1 nonce={nonce}$",
                 ])
                 .hint("Linux froze after the start: the saved output shows the last step"),
             check("a second start and DISABLE are refused (EBUSY) while the RTOS runs", 1)
