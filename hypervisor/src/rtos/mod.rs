@@ -3,10 +3,12 @@
 //!
 //! ```text
 //! driver: remove_cpu(1) ─► VMCALL START_RTOS(cpu 1, request) on CPU 0
-//!   CPU 0 (this file): check the request and the image ─► copy the image
+//!   CPU 0 (this file): check the caller, the target and the request
 //!         ─► park CPU 1 (park.rs: INIT ─► its INIT exit ─► VMXOFF, halt)
-//!         ─► boot block, boot page tables ─► start_rtos (lab 2: save the page,
-//!            trampoline, INIT-SIPI-SIPI, wait for "entered", restore the page)
+//!         ─► check and copy the image ─► boot block, boot page tables (lab 2)
+//!         ─► start_rtos (lab 2: save the page, trampoline, INIT-SIPI-SIPI, wait for
+//!            "entered", restore the page); any failure from the park on: INIT, and
+//!            Linux starts the CPU again
 //!   CPU 1: real mode ─► protected ─► long mode (the trampoline) ─► RTOS entry
 //! ```
 //!
