@@ -96,3 +96,39 @@ pub fn on_init_signal(cpu: &mut PerCpu) {
     }
 }
 // ANCHOR_END: init_exit
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CPU's record, as `enter` leaves it.
+    fn cpu(n: u64) -> Box<PerCpu> {
+        // SAFETY: PerCpu is plain data, all-zero is a valid (fresh) state.
+        let mut cpu: Box<PerCpu> = unsafe { Box::new_zeroed().assume_init() };
+        cpu.cpu = n;
+        cpu
+    }
+
+    #[test]
+    fn a_cpu_linux_still_runs_refuses_to_park() {
+        let mut c = cpu(3);
+        cpus::entered(3, 3);
+        assert!(cpus::transition(
+            3,
+            CpuState::Guest,
+            CpuState::ParkRequested
+        ));
+        vmcs::fake::set(guest::RFLAGS, 0x202); // interrupts on: Linux's, not offline
+        on_init_signal(&mut c); // returns: Linux resumes there
+        assert_eq!(cpus::state(3), CpuState::Refused);
+    }
+
+    #[test]
+    fn an_init_nobody_asked_for_is_ignored() {
+        let mut c = cpu(4);
+        cpus::entered(4, 4);
+        vmcs::fake::set(guest::RFLAGS, 0x2);
+        on_init_signal(&mut c);
+        assert_eq!(cpus::state(4), CpuState::Guest);
+    }
+}
