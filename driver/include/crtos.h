@@ -37,6 +37,9 @@ typedef int64_t __s64;
 #define CRTOS_RTOS_SIZE     (32ULL << 20)       /* RTOS cell: image, heap, stacks, user spaces */
 #define CRTOS_SHARED_SIZE   (4ULL << 20)        /* ring, payload buffers, UPIDs */
 #define CRTOS_RESERVED_SIZE (CRTOS_HV_SIZE + CRTOS_RTOS_SIZE + CRTOS_SHARED_SIZE)
+/* Lab 2: the page below 1 MiB a started CPU begins in (SIPI vector = its page number),
+ * borrowed from Linux and restored. */
+#define CRTOS_STARTUP_PAGE  0x6000ULL
 
 /* ------------------------------------------------------------------ image header
  * Every image the module loads (hypervisor or RTOS) starts with this header.
@@ -118,6 +121,13 @@ struct crtos_image_arg {
 	__u32 pad;
 };
 
+/* START_RTOS: the image, and the RTOS's run list (`run=<name>... nonce=<hex>`). */
+struct crtos_start_rtos_arg {
+	struct crtos_image_arg image;   /* in/out, as for ENABLE */
+	__u64 cmdline_addr;             /* in: user address of the run list (no NUL needed) */
+	__u64 cmdline_len;              /* in: its length, < CRTOS_START_CMDLINE_LEN */
+};
+
 enum crtos_state {
 	CRTOS_STATE_DISABLED = 0,       /* Linux on bare metal */
 	CRTOS_STATE_ENABLED = 1,        /* hypervisor running under every online CPU */
@@ -138,6 +148,7 @@ enum crtos_hypercall {
 	CRTOS_HC_START_RTOS = 1,        /* lab 2 */
 	CRTOS_HC_NOTIFY = 2,            /* lab 3 */
 	CRTOS_HC_QUERY = 3,             /* RAX = version; RDI != 0: statistics written there */
+	CRTOS_HC_STOP_RTOS = 4,         /* lab 2: reset the RTOS's CPU for Linux */
 };
 
 /* The hypervisor image's entry, called by the module on every online CPU at once
@@ -155,6 +166,17 @@ enum crtos_hypercall {
 typedef int (*crtos_hv_entry_t)(__u64 cpu, __u64 online_cpus, __u64 max_cpus,
 				 __u64 hv_phys, __u64 hv_size, __u64 hv_virt,
 				 __u64 power_off);
+
+/* What START_RTOS hands the hypervisor, at a guest-virtual address in RSI
+ * (crtos_abi::rtos::StartRequest). */
+#define CRTOS_START_CMDLINE_LEN 512
+struct crtos_start_request {
+	__u64 image_addr;               /* guest-virtual address of the image */
+	__u64 image_size;
+	__u64 tsc_khz;                  /* Linux's TSC rate */
+	__u64 realtime_ns;              /* wall-clock time, ns since the epoch */
+	char cmdline[CRTOS_START_CMDLINE_LEN];  /* the run list, NUL-padded */
+};
 
 /* The driver's own view: always answers, with or without a hypervisor. */
 struct crtos_status {
@@ -195,16 +217,21 @@ struct crtos_probe_arg {
 #define CRTOS_IOCTL_MAGIC 0xC7
 #define CRTOS_ENABLE     _IOWR(CRTOS_IOCTL_MAGIC, 1, struct crtos_image_arg)
 #define CRTOS_DISABLE    _IO(CRTOS_IOCTL_MAGIC, 2)
-#define CRTOS_START_RTOS _IOWR(CRTOS_IOCTL_MAGIC, 3, struct crtos_image_arg)
+#define CRTOS_START_RTOS _IOWR(CRTOS_IOCTL_MAGIC, 3, struct crtos_start_rtos_arg)
 #define CRTOS_QUERY      _IOR(CRTOS_IOCTL_MAGIC, 4, struct crtos_query)
 #define CRTOS_STATUS     _IOR(CRTOS_IOCTL_MAGIC, 5, struct crtos_status)
 #define CRTOS_HYPERCALL  _IOWR(CRTOS_IOCTL_MAGIC, 6, struct crtos_hypercall_arg)
 #define CRTOS_PROBE_READ _IOWR(CRTOS_IOCTL_MAGIC, 7, struct crtos_probe_arg)
+#define CRTOS_STOP_RTOS  _IO(CRTOS_IOCTL_MAGIC, 8)
 
 /* Errors the ioctls return (the control tool turns each into a sentence):
  *   EINVAL      image refused (reject_reason says which check), or bad argument
  *   EFAULT      the user buffer cannot be read
- *   EBUSY       ENABLE while enabled; START_RTOS while the RTOS runs
+ *   EBUSY       ENABLE while enabled; START_RTOS while the RTOS runs; DISABLE while
+ *               the RTOS runs (stop it first: STOP_RTOS)
+ *   ESRCH       STOP_RTOS while no RTOS runs
+ *   ETIMEDOUT   START_RTOS: the RTOS's CPU did not enter it in time (the CPU is
+ *               Linux's again, the start-up page restored)
  *   ENODEV      DISABLE / START_RTOS / QUERY while no hypervisor is enabled
  *   EIO         ENABLE: the hypervisor could not turn VMX on or launch Linux on some
  *               CPU (its log line on the console says why); every CPU is back on

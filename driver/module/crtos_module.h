@@ -55,7 +55,10 @@ int crtos_hv_query(struct crtos_query __user *uarg);
 int crtos_hv_raw_hypercall(struct crtos_hypercall_arg __user *uarg);
 void crtos_cpu_features(u64 *vmx_cpus, u64 *uintr_cpus);
 
+int crtos_hv_rejoin(unsigned int cpu);
+
 /* rtos.c */
-int crtos_rtos_start(struct crtos_image_arg __user *uarg);
+int crtos_rtos_start(struct crtos_start_rtos_arg __user *uarg);
+int crtos_rtos_stop(void);
 
 #endif /* CRTOS_MODULE_H */

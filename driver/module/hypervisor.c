@@ -181,8 +181,9 @@ static u64 crtos_acpi_power_off(void)
 #endif
 }
 
-/* The hypervisor's whole range, mapped executable while it runs. */
+/* The hypervisor's whole range, mapped executable while it runs, and its entry. */
 static void *crtos_hv_exec;
+static crtos_hv_entry_t crtos_hv_entry;
 
 /*
  * memremap()'s mapping of the range is not executable, and neither is anything vmap()
@@ -304,6 +305,7 @@ static int crtos_hv_enter(const struct crtos_image *img)
 		goto err_hotplug;
 	}
 	crtos_hv_exec = c.virt;
+	crtos_hv_entry = c.entry;
 	pr_info("crtos: hypervisor running on %llu CPUs; Linux continues as its guest (CPU hot-plug blocked until disable)\n",
 		c.online_cpus);
 	return 0;
@@ -312,6 +314,32 @@ err_hotplug:
 	cpu_hotplug_enable();
 err_unmap:
 	vunmap(c.virt);
+	return err;
+}
+
+/*
+ * Lab 2: `cpu` left the hypervisor for the RTOS (or a start that failed) and Linux has
+ * just brought it back online on bare metal: enter it alone, the way ENABLE entered
+ * every CPU, so that every online CPU is again the hypervisor's guest. The hypervisor
+ * knows the CPU comes back (it reset it) and skips the all-CPU barriers for it.
+ */
+int crtos_hv_rejoin(unsigned int cpu)
+{
+	struct crtos_hv_call c = { .entry = crtos_hv_entry, .virt = crtos_hv_exec };
+	int err;
+
+	c.online_cpus = num_online_cpus();
+	c.power_off = crtos_acpi_power_off();
+	c.result = kcalloc(nr_cpu_ids, sizeof(*c.result), GFP_KERNEL);
+	if (!c.result)
+		return -ENOMEM;
+	err = smp_call_function_single(cpu, crtos_hv_enter_cpu, &c, 1);
+	if (!err)
+		err = c.result[cpu];
+	kfree(c.result);
+	if (err)
+		pr_err("crtos: CPU %u could not re-enter the hypervisor (%d): it runs Linux on bare metal\n",
+		       cpu, err);
 	return err;
 }
 
@@ -349,7 +377,8 @@ int crtos_hv_disable(void)
 
 	if (crtos_state == CRTOS_STATE_DISABLED)
 		return -ENODEV;
-	/* The RTOS's CPU belongs to the hypervisor's other cell: stopping it is lab 2's. */
+	/* The RTOS's CPU is not Linux's: `crtosctl stop-rtos` first gives it back (a
+	 * DISABLE that stopped the RTOS itself would end real-time work as a side effect). */
 	if (crtos_state == CRTOS_STATE_RTOS_RUNNING)
 		return -EBUSY;
 

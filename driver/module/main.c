@@ -74,6 +74,9 @@ static long crtos_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case CRTOS_START_RTOS:
 		err = crtos_rtos_start(uarg);
 		break;
+	case CRTOS_STOP_RTOS:
+		err = crtos_rtos_stop();
+		break;
 	case CRTOS_QUERY:
 		err = crtos_hv_query(uarg);
 		break;

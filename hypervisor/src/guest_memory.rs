@@ -108,6 +108,23 @@ impl GuestPhysMemory {
         }
         Ok(())
     }
+
+    /// Copies guest-virtual `gva` (page tables at `cr3`) into `out`, page by page.
+    pub fn read(&self, cr3: u64, gva: u64, out: &mut [u8]) -> Result<(), BadAddress> {
+        let mut done = 0usize;
+        while done < out.len() {
+            let addr = gva.checked_add(done as u64).ok_or(BadAddress(gva))?;
+            let chunk = ((4096 - (addr & 0xFFF)) as usize).min(out.len() - done);
+            let gpa = self.translate(cr3, addr, false)?;
+            let src = self.host_ptr(gpa, chunk as u64)?;
+            // SAFETY: checked above: mapped, open guest memory.
+            unsafe {
+                core::ptr::copy_nonoverlapping(src as *const u8, out[done..].as_mut_ptr(), chunk)
+            };
+            done += chunk;
+        }
+        Ok(())
+    }
 }
 
 /// A synthetic guest for the unit tests: physical memory in a host buffer and

@@ -38,8 +38,10 @@ pub fn dispatch(cpu: &mut PerCpu, nr: u64, args: [u64; 3], cpl: u8) -> Outcome {
     match code {
         HypercallCode::Disable => Outcome::Disable,
         HypercallCode::Query => query(cpu, args[0]).map(|()| HV_VERSION).into(),
-        // Labs 2 and 3 add these.
-        HypercallCode::StartRtos | HypercallCode::Notify => Err(Errno::NoSys).into(),
+        HypercallCode::StartRtos => crate::rtos::start(cpu, args[0], args[1]).into(),
+        HypercallCode::StopRtos => crate::rtos::stop(cpu).into(),
+        // Lab 3 adds this one.
+        HypercallCode::Notify => Err(Errno::NoSys).into(),
     }
 }
 
@@ -108,19 +110,31 @@ mod tests {
     fn unknown_and_future_numbers_return_enosys() {
         let mut g = Guest::new();
         let mut cpu = cpu_of(&mut g);
-        for nr in [
-            4,
-            0x999,
-            u64::MAX,
-            HypercallCode::StartRtos.into(),
-            HypercallCode::Notify.into(),
-        ] {
+        for nr in [5, 0x999, u64::MAX, HypercallCode::Notify.into()] {
             assert_eq!(
                 dispatch(&mut cpu, nr, [0; 3], 0),
                 ret(Errno::NoSys),
                 "{nr:#x}"
             );
         }
+    }
+
+    #[test]
+    fn start_rtos_refuses_bad_cpus_and_stop_needs_a_running_rtos() {
+        let mut g = Guest::new();
+        let mut cpu = cpu_of(&mut g);
+        let start: u64 = HypercallCode::StartRtos.into();
+        // The caller's own CPU, and a CPU that never entered the hypervisor.
+        assert_eq!(
+            dispatch(&mut cpu, start, [1, 0x1000, 0], 0),
+            ret(Errno::Inval)
+        );
+        assert_eq!(
+            dispatch(&mut cpu, start, [7, 0x1000, 0], 0),
+            ret(Errno::Inval)
+        );
+        let stop: u64 = HypercallCode::StopRtos.into();
+        assert_eq!(dispatch(&mut cpu, stop, [0; 3], 0), ret(Errno::Srch));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //!                               each CPU: VMCS guest state (lab 1), host state, controls
 //!                               VMLAUNCH ─► Linux resumes as a guest
 //! VM exit ─► vmexit_handler (vmx/vmexit.rs) ─► CPUID / VMCALL (lab 1) / CR / MSR / EPT ...
+//! START_RTOS ─► rtos/ (lab 2): park the CPU Linux gave up, start the RTOS on it natively
 //! ```
 // Unit tests of the logic that needs no VMX run on the host, with std
 // (`cargo test -p hypervisor --no-default-features --lib`).
@@ -29,6 +30,7 @@ pub mod layout;
 pub mod memory;
 pub mod paging;
 pub mod percpu;
+pub mod rtos;
 pub mod vmx;
 
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
@@ -111,6 +113,9 @@ pub(crate) fn depart() {
 // ANCHOR: enter
 /// Turns VMX on and launches Linux as a guest; returns an errno if anything fails.
 fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> Errno {
+    if rtos::rejoining(args.cpu) {
+        return rejoin(cpu, region, args);
+    }
     if ARRIVED.fetch_add(1, Ordering::AcqRel) == 0 {
         ONLINE.store(args.online_cpus, Ordering::Release);
         let state = match global_init(region, args) {
@@ -167,6 +172,12 @@ fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> Errno {
         vmx_off();
         return Errno::Io;
     }
+    launch(cpu, args)
+}
+// ANCHOR_END: enter
+
+/// Resumes Linux as a guest on this CPU, its VMCS complete.
+fn launch(cpu: &mut PerCpu, args: &EntryArgs) -> ! {
     println!("[hv] cpu {}: VMX on, resuming Linux as a guest", args.cpu);
     // Linux's registers at the call, and RAX = 0: for the driver, hv_entry returned 0.
     // They go at the top of this CPU's host stack, where the VM-exit stub keeps them.
@@ -176,7 +187,33 @@ fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> Errno {
     // SAFETY: the VMCS is complete; a failed VMLAUNCH ends in vmlaunch_failed.
     unsafe { hv_vmlaunch(regs) }
 }
-// ANCHOR_END: enter
+
+/// Lab 2: a CPU the RTOS had (or a failed start reset) comes back, Linux having started
+/// it again: it enters alone, without the barriers of an enable. It counted as
+/// departed when it parked; now it counts as present again.
+fn rejoin(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> Errno {
+    init_cpu(cpu, region, args);
+    let vmxon_phys = cpu.phys(cpu.vmxon_region.as_ptr());
+    let on = ept::Ept::build(region, layout::closed_to_linux(region))
+        .map(|ept| cpu.ept = ept)
+        .map_err(VmxError::OutOfMemory)
+        .and_then(|()| vmxon::check_vmx_support())
+        // SAFETY: this CPU's own VMXON region.
+        .and_then(|()| unsafe { vmxon::enter_vmx_operation(&mut cpu.vmxon_region, vmxon_phys) })
+        .and_then(|()| setup_vmcs(cpu, args).inspect_err(|_| vmx_off()));
+    if let Err(e) = on {
+        println!("[hv] cpu {}: cannot re-enter: {e:?}", args.cpu);
+        rtos::cpus::set(args.cpu, rtos::cpus::CpuState::Absent);
+        DEPARTED.fetch_sub(1, Ordering::AcqRel); // hv_main's depart() counts it again
+        return Errno::Io;
+    }
+    DEPARTED.fetch_sub(1, Ordering::AcqRel);
+    println!(
+        "[hv] cpu {}: back from the RTOS, Linux's guest again",
+        args.cpu
+    );
+    launch(cpu, args)
+}
 
 /// This CPU's record, fresh for this enable.
 fn init_cpu(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) {
@@ -188,6 +225,7 @@ fn init_cpu(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) {
     cpu.exits = [0; percpu::EXIT_REASONS];
     cpu.denied_accesses = 0;
     cpu.lent_pages = [None; percpu::LENT_PAGES];
+    rtos::cpus::entered(args.cpu, rtos::cpus::this_apic_id());
 }
 
 /// The first CPU: console, power-off path, heap and frames, host page table.

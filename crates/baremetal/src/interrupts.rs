@@ -180,7 +180,15 @@ extern "C" fn interrupt_dispatch(frame: &mut TrapFrame) {
         );
     }
     match HANDLERS[vector].load(Ordering::Acquire) {
-        0 => crate::println!("interrupts: unexpected vector {vector} ignored"),
+        0 => {
+            // A stray IPI (the RTOS's CPU still gets Linux's broadcasts unless Linux
+            // boots with no_ipi_broadcast=1): ignored, but acknowledged, or its
+            // in-service bit would block every vector of its priority and below.
+            crate::println!("interrupts: unexpected vector {vector} ignored");
+            if vector != crate::apic::SPURIOUS_VECTOR as usize {
+                crate::apic::end_of_interrupt();
+            }
+        }
         f => {
             // SAFETY: only `register` stores here, always a `Handler`.
             let handler: Handler = unsafe { core::mem::transmute::<usize, Handler>(f) };
@@ -334,6 +342,16 @@ pub fn init_cpu(cpu: usize) {
         return;
     }
     gdt.load();
+    // A CPU that loads its tables a second time (one that comes back to the hypervisor
+    // from the RTOS, lab 2) finds its TSS descriptor busy from the first `ltr`: mark it
+    // available again, as the CPU itself marked it busy (SDM Vol. 3A §8.2.2).
+    let tss_type = x86_64::instructions::tables::sgdt().base.as_mut_ptr::<u8>();
+    // SAFETY: the type byte (byte 5) of this CPU's TSS descriptor in its own GDT, which
+    // only this CPU uses; the CPU writes that byte itself on `ltr`.
+    unsafe {
+        let tss_type = tss_type.add(tss_sel.index() as usize * 8 + 5);
+        tss_type.write_volatile(tss_type.read_volatile() & !0x2);
+    }
     // SAFETY: the selectors come from the GDT just loaded; the IDT is 'static.
     unsafe {
         CS::set_reg(*code);

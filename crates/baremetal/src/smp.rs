@@ -4,6 +4,11 @@
 //! trampoline below, copied there, climbs to 64-bit mode (real -> protected ->
 //! long mode), loads the boot CPU's page tables and calls [`ap_rust_entry`] on its
 //! own stack. The page's old contents are saved and restored around the start-up.
+//!
+//! One trampoline serves every kernel of the lab: the bare-metal kernels start their
+//! APs with it ([`start_aps`]), and the hypervisor starts the RTOS with it (lab 2),
+//! each filling the [`ApParams`] block at its end: the page tables to load, the stack,
+//! the 64-bit entry and its argument.
 
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +18,7 @@ use crate::apic::{self, Ipi};
 use crate::STACK_SIZE;
 
 /// Physical address of the start-up page (below 1 MiB, 4 KiB-aligned).
-pub const TRAMPOLINE_PADDR: u64 = 0x6000;
+pub const TRAMPOLINE_PADDR: u64 = crtos_abi::STARTUP_PAGE;
 
 global_asm!(
     r#"
@@ -65,7 +70,7 @@ ap_long:
     movw %ax, %gs
     fninit
     movq TRAMP + (ap_stack - baremetal_ap_trampoline_start), %rsp
-    movq TRAMP + (ap_cpu - baremetal_ap_trampoline_start), %rdi
+    movq TRAMP + (ap_arg - baremetal_ap_trampoline_start), %rdi
     movq TRAMP + (ap_entry - baremetal_ap_trampoline_start), %rax
     xorl %ebp, %ebp
     callq *%rax
@@ -85,11 +90,11 @@ ap_gdt_pointer:
     .word ap_gdt_end - ap_gdt - 1
     .long TRAMP + (ap_gdt - baremetal_ap_trampoline_start)
     .balign 8
-baremetal_ap_params:                        # filled in by start_cpu() for each AP
+baremetal_ap_params:                        # struct ApParams, filled in by the starter
 ap_cr3:   .quad 0
 ap_stack: .quad 0
 ap_entry: .quad 0
-ap_cpu:   .quad 0
+ap_arg:   .quad 0
 baremetal_ap_trampoline_end:
     .text
 "#,
@@ -103,13 +108,47 @@ extern "C" {
     static baremetal_ap_params: u8;
 }
 
-/// The parameter block at the end of the trampoline.
+// ANCHOR: ap_params
+/// The parameter block at the end of the trampoline: what the started CPU loads once
+/// it reaches 64-bit mode.
 #[repr(C)]
-struct ApParams {
-    cr3: u64,
-    stack_top: u64,
-    entry: u64,
-    cpu: u64,
+#[derive(Clone, Copy, Debug)]
+pub struct ApParams {
+    /// The page tables to enable paging with: below 4 GiB (the 32-bit code loads
+    /// CR3), and identity-mapping the start-up page, whose code goes on after paging
+    /// is on.
+    pub cr3: u64,
+    /// The stack of the 64-bit entry.
+    pub stack_top: u64,
+    /// The 64-bit entry, called as `extern "C" fn(arg: u64) -> !`.
+    pub entry: u64,
+    /// Its argument (in RDI).
+    pub arg: u64,
+}
+// ANCHOR_END: ap_params
+
+/// The trampoline's bytes, and the offset of its [`ApParams`] among them.
+pub fn trampoline() -> (&'static [u8], usize) {
+    // The symbols delimit the trampoline in .rodata.
+    let (start, end, params) = (
+        &raw const baremetal_ap_trampoline_start as usize,
+        &raw const baremetal_ap_trampoline_end as usize,
+        &raw const baremetal_ap_params as usize,
+    );
+    // SAFETY: the assembly above defines the bytes between the two symbols.
+    let code = unsafe { core::slice::from_raw_parts(start as *const u8, end - start) };
+    (code, params - start)
+}
+
+/// Copies the trampoline with `params` to the start-up page at `page`.
+///
+/// # Safety
+/// `page` is [`TRAMPOLINE_PADDR`] as the caller maps it, writable, and no CPU runs the
+/// trampoline now.
+pub unsafe fn install_trampoline(page: *mut u8, params: ApParams) {
+    let (code, params_offset) = trampoline();
+    core::ptr::copy_nonoverlapping(code.as_ptr(), page, code.len());
+    (page.add(params_offset) as *mut ApParams).write_volatile(params);
 }
 
 #[repr(C, align(16))]
@@ -164,22 +203,12 @@ pub fn start_aps(ap_main: fn(usize) -> !) -> Result<usize, SmpError> {
     AP_MAIN.store(ap_main as *const () as usize, Ordering::Release);
     let bsp = apic::id();
 
-    // The symbols delimit the trampoline in .rodata.
-    let (start, end, params) = (
-        &raw const baremetal_ap_trampoline_start as usize,
-        &raw const baremetal_ap_trampoline_end as usize,
-        &raw const baremetal_ap_params as usize,
-    );
     let page = TRAMPOLINE_PADDR as *mut u8;
-    let len = end - start;
+    let len = trampoline().0.len();
     let mut saved = [0u8; 4096];
     assert!(len <= saved.len());
     // SAFETY: the start-up page is identity-mapped low memory; we restore it below.
-    unsafe {
-        core::ptr::copy_nonoverlapping(page, saved.as_mut_ptr(), len);
-        core::ptr::copy_nonoverlapping(start as *const u8, page, len);
-    }
-    let params = (TRAMPOLINE_PADDR as usize + (params - start)) as *mut ApParams;
+    unsafe { core::ptr::copy_nonoverlapping(page, saved.as_mut_ptr(), len) };
 
     let mut started = 0;
     let mut result = Ok(());
@@ -187,18 +216,18 @@ pub fn start_aps(ap_main: fn(usize) -> !) -> Result<usize, SmpError> {
         if apic_id == bsp {
             continue;
         }
-        // SAFETY: the AP has not started yet, so nothing else reads the block.
-        unsafe {
-            params.write_volatile(ApParams {
-                cr3: x86_64::registers::control::Cr3::read_raw()
-                    .0
-                    .start_address()
-                    .as_u64(),
-                stack_top: (&raw mut AP_STACKS[cpu]) as u64 + STACK_SIZE as u64,
-                entry: ap_rust_entry as *const () as u64,
-                cpu: cpu as u64,
-            });
-        }
+        let params = ApParams {
+            cr3: x86_64::registers::control::Cr3::read_raw()
+                .0
+                .start_address()
+                .as_u64(),
+            // SAFETY: only the address is taken; each AP uses its own stack.
+            stack_top: unsafe { &raw mut AP_STACKS[cpu] } as u64 + STACK_SIZE as u64,
+            entry: ap_rust_entry as *const () as u64,
+            arg: cpu as u64,
+        };
+        // SAFETY: the start-up page, identity-mapped; the previous AP has left it.
+        unsafe { install_trampoline(page, params) };
         if let Err(e) = start_cpu(apic_id) {
             result = Err(e);
             break;

@@ -8,9 +8,11 @@ numeric_enum! {
     pub enum Errno: i32 {
         Perm = 1 => "EPERM",
         NoEnt = 2 => "ENOENT",
+        Srch = 3 => "ESRCH",
         Intr = 4 => "EINTR",
         Io = 5 => "EIO",
         NxIo = 6 => "ENXIO",
+        TooBig = 7 => "E2BIG",
         NoExec = 8 => "ENOEXEC",
         NoMem = 12 => "ENOMEM",
         Acces = 13 => "EACCES",
@@ -57,7 +59,7 @@ mod tests {
         assert_eq!(Errno::from_return(-38), Some(Errno::NoSys));
         assert_eq!(Errno::from_return(0), None);
         assert_eq!(Errno::from_return(1), None);
-        assert_eq!(Errno::from_return(-3), None); // ESRCH: not one of ours
+        assert_eq!(Errno::from_return(-10), None); // ECHILD: not one of ours
         assert_eq!(Errno::from_return(i64::MIN), None);
         assert_eq!(Errno::Fault.name(), "EFAULT");
     }

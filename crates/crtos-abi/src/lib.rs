@@ -24,7 +24,7 @@ pub use errno::Errno;
 pub use exit_reason::{exit_reason_name, ExitReason, EXIT_REASONS};
 pub use hypercall::HypercallCode;
 pub use image::{ImageHeader, CHECKSUM_OFFSET, HEADER_SIZE, HV_MAGIC, IMAGE_VERSION, RTOS_MAGIC};
-pub use memory_map::{HV_SIZE, RESERVED_BASE, RESERVED_SIZE, RTOS_SIZE, SHARED_SIZE};
+pub use memory_map::{HV_SIZE, RESERVED_BASE, RESERVED_SIZE, RTOS_SIZE, SHARED_SIZE, STARTUP_PAGE};
 pub use power_off::PowerOff;
 pub use reject::RejectReason;
 pub use stats::HvStats;

@@ -3,10 +3,7 @@
 //! starts the RTOS on a CPU taken from Linux, and the RTOS's own standalone path, which
 //! builds it from multiboot, ACPI and the PIT before it enters the same kernel main.
 
-use crate::{HV_SIZE, RTOS_SIZE, SHARED_SIZE};
-
-/// The reserved range's default physical base (crtos.h `CRTOS_RESERVED_BASE`).
-pub const RESERVED_BASE: u64 = 0x1000_0000;
+use crate::{HV_SIZE, RESERVED_BASE, RTOS_SIZE, SHARED_SIZE};
 /// Where the RTOS image is loaded and linked: the reserved range after the hypervisor's.
 pub const RTOS_BASE: u64 = RESERVED_BASE + HV_SIZE;
 /// The shared region (ring, payload buffers) right after the RTOS's range.
@@ -68,7 +65,9 @@ pub struct BootBlock {
     pub machine_cpus: u32,
     /// I/O port base of the console UART (0x2F8, COM2).
     pub console_port: u16,
-    pub reserved0: u16,
+    /// Set to 1 by the RTOS once it runs its own code: from then on the starter may
+    /// restore the start-up page the trampoline borrowed.
+    pub entered: u16,
     /// Wall-clock time at boot, ns since the Unix epoch (0 when unknown): the base of
     /// `CLOCK_REALTIME`.
     pub realtime_at_boot_ns: u64,
@@ -97,7 +96,7 @@ impl BootBlock {
             shared_size: SHARED_SIZE,
             machine_cpus: 1,
             console_port: 0x2F8,
-            reserved0: 0,
+            entered: 0,
             realtime_at_boot_ns: 0,
             cmdline: [0; BOOT_CMDLINE_LEN],
         }
@@ -123,3 +122,26 @@ impl BootBlock {
         Ok(())
     }
 }
+
+/// Room for the run list in [`StartRequest::cmdline`] (the boot block's, less its NUL).
+pub const START_CMDLINE_LEN: usize = 512;
+
+// ANCHOR: start_request
+/// `struct crtos_start_request` (driver/include/crtos.h): what the driver hands the
+/// START_RTOS hypercall, at a guest-virtual address in RSI. The hypervisor reads it
+/// (and the image) through Linux's page tables and checks every field.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct StartRequest {
+    /// Guest-virtual address and length of the RTOS image (header first).
+    pub image_addr: u64,
+    pub image_size: u64,
+    /// Linux's TSC rate (`tsc_khz`): the RTOS's clock, and the start-up delays.
+    pub tsc_khz: u64,
+    /// Wall-clock time now, ns since the Unix epoch.
+    pub realtime_ns: u64,
+    /// The RTOS's run list (`run=<name>... nonce=<hex>`), NUL-padded.
+    pub cmdline: [u8; START_CMDLINE_LEN],
+}
+// ANCHOR_END: start_request
+const _: () = assert!(core::mem::size_of::<StartRequest>() == 32 + START_CMDLINE_LEN);

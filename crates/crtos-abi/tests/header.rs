@@ -167,7 +167,7 @@ fn x_macro(list: &str) -> Vec<(String, u64, String)> {
 #[test]
 fn memory_map_and_image_constants_agree() {
     let d = numeric_defines();
-    let want: [(&str, u64); 11] = [
+    let want: [(&str, u64); 13] = [
         ("CRTOS_RESERVED_BASE", crtos_abi::RESERVED_BASE),
         ("CRTOS_HV_SIZE", crtos_abi::HV_SIZE),
         ("CRTOS_RTOS_SIZE", crtos_abi::RTOS_SIZE),
@@ -177,6 +177,11 @@ fn memory_map_and_image_constants_agree() {
         ("CRTOS_CHECKSUM_OFFSET", crtos_abi::CHECKSUM_OFFSET as u64),
         ("CRTOS_MAGIC_LEN", crtos_abi::HV_MAGIC.len() as u64),
         ("CRTOS_ABI_VERSION", crtos_abi::ABI_VERSION as u64),
+        ("CRTOS_STARTUP_PAGE", crtos_abi::STARTUP_PAGE),
+        (
+            "CRTOS_START_CMDLINE_LEN",
+            crtos_abi::rtos::START_CMDLINE_LEN as u64,
+        ),
         (
             "CRTOS_POWER_OFF_PORT_SHIFT",
             crtos_abi::power_off::POWER_OFF_PORT_SHIFT as u64,
@@ -289,9 +294,11 @@ fn errno_values_are_linux_values() {
     let libc_value = |e: Errno| match e {
         Errno::Perm => libc::EPERM,
         Errno::NoEnt => libc::ENOENT,
+        Errno::Srch => libc::ESRCH,
         Errno::Intr => libc::EINTR,
         Errno::Io => libc::EIO,
         Errno::NxIo => libc::ENXIO,
+        Errno::TooBig => libc::E2BIG,
         Errno::NoExec => libc::ENOEXEC,
         Errno::NoMem => libc::ENOMEM,
         Errno::Acces => libc::EACCES,

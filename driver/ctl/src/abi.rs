@@ -17,6 +17,16 @@ pub struct ImageArg {
 }
 const _: () = assert!(core::mem::size_of::<ImageArg>() == 24);
 
+/// `struct crtos_start_rtos_arg`: the image and the RTOS's run list.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct StartRtosArg {
+    pub image: ImageArg,
+    pub cmdline_addr: u64,
+    pub cmdline_len: u64,
+}
+const _: () = assert!(core::mem::size_of::<StartRtosArg>() == 40);
+
 /// `struct crtos_status`.
 #[repr(C)]
 #[derive(Debug, Default)]
@@ -71,8 +81,9 @@ const WRITE: u64 = 1;
 const READ: u64 = 2;
 pub const IOCTL_ENABLE: u64 = ioc(READ | WRITE, 1, core::mem::size_of::<ImageArg>());
 pub const IOCTL_DISABLE: u64 = ioc(0, 2, 0);
-pub const IOCTL_START_RTOS: u64 = ioc(READ | WRITE, 3, core::mem::size_of::<ImageArg>());
+pub const IOCTL_START_RTOS: u64 = ioc(READ | WRITE, 3, core::mem::size_of::<StartRtosArg>());
 pub const IOCTL_QUERY: u64 = ioc(READ, 4, core::mem::size_of::<Query>());
 pub const IOCTL_STATUS: u64 = ioc(READ, 5, core::mem::size_of::<Status>());
 pub const IOCTL_HYPERCALL: u64 = ioc(READ | WRITE, 6, core::mem::size_of::<HypercallArg>());
 pub const IOCTL_PROBE_READ: u64 = ioc(READ | WRITE, 7, core::mem::size_of::<ProbeArg>());
+pub const IOCTL_STOP_RTOS: u64 = ioc(0, 8, 0);

@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
 
-use crate::abi::{self, HypercallArg, ImageArg, ProbeArg, Query, Status};
+use crate::abi::{self, HypercallArg, ImageArg, ProbeArg, Query, StartRtosArg, Status};
 
 pub const DEVICE: &str = "/dev/crtos";
 
@@ -61,8 +61,29 @@ impl Device {
         self.image_ioctl(abi::IOCTL_ENABLE, image)
     }
 
-    pub fn start_rtos(&self, image: &[u8]) -> Result<(), IoctlError> {
-        self.image_ioctl(abi::IOCTL_START_RTOS, image)
+    /// START_RTOS with `image` and the RTOS's run list `cmdline`.
+    pub fn start_rtos(&self, image: &[u8], cmdline: &str) -> Result<(), IoctlError> {
+        let mut arg = StartRtosArg {
+            image: ImageArg {
+                addr: image.as_ptr() as u64,
+                size: image.len() as u64,
+                ..Default::default()
+            },
+            cmdline_addr: cmdline.as_ptr() as u64,
+            cmdline_len: cmdline.len() as u64,
+        };
+        self.ioctl(
+            abi::IOCTL_START_RTOS,
+            (&mut arg as *mut StartRtosArg).cast(),
+        )
+        .map_err(|error| IoctlError {
+            error,
+            reject_reason: arg.image.reject_reason,
+        })
+    }
+
+    pub fn stop_rtos(&self) -> io::Result<()> {
+        self.ioctl(abi::IOCTL_STOP_RTOS, std::ptr::null_mut())
     }
 
     pub fn disable(&self) -> io::Result<()> {

@@ -11,6 +11,7 @@ pub enum Op {
     Enable,
     Disable,
     StartRtos,
+    StopRtos,
     Query,
     Status,
     MapShared,
@@ -46,9 +47,6 @@ pub fn explain(op: Op, error: &io::Error, reject_reason: u32) -> String {
              run on Bochs, or on a host that nests VMX"
                 .into()
         }
-        (Op::Disable, libc::EBUSY) => {
-            "the RTOS is running on the hypervisor's other cell; it must stop first".into()
-        }
         (Op::Hypercall | Op::ProbeRead, libc::EINVAL) => {
             "the driver refused the request: DISABLE and START_RTOS have their own commands; \
              probe offsets are multiples of 8 inside the reservation"
@@ -67,6 +65,14 @@ pub fn explain(op: Op, error: &io::Error, reject_reason: u32) -> String {
         (Op::StartRtos, libc::EBUSY) => {
             "the RTOS is already running, or Linux has only one CPU left and cannot give it away"
                 .into()
+        }
+        (Op::StartRtos, libc::ETIMEDOUT) => "the RTOS's CPU did not enter the RTOS in time: \
+            its CPU is Linux's again and the start-up page restored (the hypervisor's log says \
+            more)"
+            .into(),
+        (Op::StopRtos, libc::ESRCH) => "no RTOS is running, so there is nothing to stop".into(),
+        (Op::Disable, libc::EBUSY) => {
+            "the RTOS is running: stop it first with `crtosctl stop-rtos`".into()
         }
         (Op::Query, libc::ENODEV) => {
             "no hypervisor is running, so there is nobody to answer the query".into()

@@ -59,7 +59,13 @@ pub enum Corruption {
     Flags,
     /// Only 32 bytes: shorter than a header.
     Truncated,
+    /// Not broken: a valid image whose entry spins forever (`jmp $`), so an RTOS
+    /// started from it never says it entered: START_RTOS must time out (lab 2).
+    Hang,
 }
+
+/// `jmp $` (EB FE): the entry of a [`Corruption::Hang`] image.
+const JMP_SELF: [u8; 2] = [0xEB, 0xFE];
 
 /// Builds a test image: a header and `body_len` bytes of a recognisable pattern
 /// (the entry points at the body's start; nothing executes it yet).
@@ -91,10 +97,13 @@ pub fn make_test_image(kind: Kind, corruption: Corruption, body_len: usize) -> V
         Corruption::Percpu => header.percpu_size = 1000,
         Corruption::TooBig => header.percpu_size = range,
         Corruption::Flags => header.flags = 1,
-        Corruption::None | Corruption::Checksum | Corruption::Truncated => {}
+        Corruption::None | Corruption::Checksum | Corruption::Truncated | Corruption::Hang => {}
     }
     let mut image = header.to_bytes().to_vec();
     image.extend((0..body_len).map(|i| (i % 251) as u8));
+    if corruption == Corruption::Hang && body_len >= JMP_SELF.len() {
+        image[abi::HEADER_SIZE..abi::HEADER_SIZE + JMP_SELF.len()].copy_from_slice(&JMP_SELF);
+    }
     let checksum = image_checksum(&image);
     image[abi::CHECKSUM_OFFSET..abi::CHECKSUM_OFFSET + 4].copy_from_slice(&checksum.to_le_bytes());
     match corruption {
@@ -105,60 +114,82 @@ pub fn make_test_image(kind: Kind, corruption: Corruption, body_len: usize) -> V
     image
 }
 
-/// Packs a linked image: the ELF's first loadable segment, as it sits in the file, is
-/// the image (its first 64 bytes the header, which the link left with zeroes in
-/// image_size, entry_offset and checksum). Fills those in from the ELF.
+/// Packs a linked image: its loadable segments, placed by physical address from the
+/// image's base, make the image (its first 64 bytes the header). The hypervisor is
+/// linked at 0, position-independent, in one segment; the link leaves its header's
+/// image_size and entry_offset zero, and they are filled in from the ELF. The RTOS is
+/// linked to run in the RTOS's range (its kernel high, loaded low): its header already
+/// names its size and its 64-bit entry, and they must agree with the segments.
 pub fn pack(kind: Kind, elf: &[u8]) -> Result<Vec<u8>, String> {
-    let u16_at = |o: usize| {
-        elf.get(o..o + 2)
-            .map(|b| u16::from_le_bytes(b.try_into().unwrap()))
-    };
-    let u32_at = |o: usize| {
-        elf.get(o..o + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
-    };
     let u64_at = |o: usize| {
         elf.get(o..o + 8)
             .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
     };
+    let u16_at = |o: usize| u64_at(o).map(|v| v as u16);
     let bad = || "not a 64-bit little-endian ELF file".to_string();
     if elf.get(0..6) != Some(&[0x7F, b'E', b'L', b'F', 2, 1][..]) {
         return Err(bad());
     }
-    let entry = u64_at(24).ok_or_else(bad)?;
+    let elf_entry = u64_at(24).ok_or_else(bad)?;
     let (phoff, phentsize, phnum) = (
         u64_at(32).ok_or_else(bad)? as usize,
         u16_at(54).ok_or_else(bad)? as usize,
         u16_at(56).ok_or_else(bad)? as usize,
     );
-    // The first PT_LOAD segment: the image is linked at 0 as one segment.
-    let load = (0..phnum)
-        .map(|i| phoff + i * phentsize)
-        .find(|&ph| u32_at(ph) == Some(1))
-        .ok_or("the ELF file has no loadable segment")?;
-    let (offset, vaddr, filesz) = (
-        u64_at(load + 8).ok_or_else(bad)? as usize,
-        u64_at(load + 16).ok_or_else(bad)?,
-        u64_at(load + 32).ok_or_else(bad)? as usize,
-    );
-    if vaddr != 0 {
-        return Err(format!("the image must be linked at 0, not {vaddr:#x}"));
+    let base = match kind {
+        Kind::Hv => 0,
+        Kind::Rtos => crtos_abi::rtos::RTOS_BASE,
+    };
+    let mut image = Vec::new();
+    for ph in (0..phnum).map(|i| phoff + i * phentsize) {
+        if u64_at(ph).map(|v| v as u32) != Some(1) {
+            continue; // not PT_LOAD
+        }
+        let (offset, paddr, filesz) = (
+            u64_at(ph + 8).ok_or_else(bad)? as usize,
+            u64_at(ph + 24).ok_or_else(bad)?,
+            u64_at(ph + 32).ok_or_else(bad)? as usize,
+        );
+        let at = paddr
+            .checked_sub(base)
+            .filter(|&at| at < abi::RTOS_SIZE.max(abi::HV_SIZE))
+            .ok_or(format!(
+                "a segment is loaded at {paddr:#x}: the image must be linked at {base:#x}"
+            ))? as usize;
+        let bytes = elf
+            .get(offset..offset + filesz)
+            .ok_or("a loadable segment lies outside the file")?;
+        if image.len() < at + filesz {
+            image.resize(at + filesz, 0);
+        }
+        image[at..at + filesz].copy_from_slice(bytes);
     }
-    let mut image = elf
-        .get(offset..offset + filesz)
-        .ok_or("the loadable segment lies outside the file")?
-        .to_vec();
     let magic = match kind {
         Kind::Hv => abi::HV_MAGIC,
         Kind::Rtos => abi::RTOS_MAGIC,
     };
     if image.len() < abi::HEADER_SIZE || image[..8] != magic {
-        return Err("the segment does not start with this kind's image header".into());
-    }
-    if entry < abi::HEADER_SIZE as u64 || entry >= image.len() as u64 {
-        return Err(format!("the entry point {entry:#x} lies outside the image"));
+        return Err("the image does not start with this kind's image header".into());
     }
     let size = image.len() as u64;
+    let header_u64 =
+        |image: &[u8], o: usize| u64::from_le_bytes(image[o..o + 8].try_into().unwrap());
+    let entry = match kind {
+        Kind::Hv => elf_entry,
+        Kind::Rtos => {
+            // Its ELF entry is the multiboot one; the header names the 64-bit entry.
+            if header_u64(&image, 16) != size {
+                return Err(format!(
+                    "the header says {:#x} bytes, the segments hold {size:#x}",
+                    header_u64(&image, 16)
+                ));
+            }
+            header_u64(&image, 24)
+        }
+    };
+    if entry < abi::HEADER_SIZE as u64 || entry >= size {
+        return Err(format!("the entry point {entry:#x} lies outside the image"));
+    }
     image[16..24].copy_from_slice(&size.to_le_bytes());
     image[24..32].copy_from_slice(&entry.to_le_bytes());
     let checksum = image_checksum(&image);

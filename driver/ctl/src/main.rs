@@ -38,8 +38,16 @@ enum Command {
     Disable,
     /// The driver's state, the reserved ranges and each CPU's VMX/UINTR support.
     Status,
-    /// Give the last CPU and an RTOS image to the hypervisor.
-    StartRtos { image: PathBuf },
+    /// Give the last CPU and an RTOS image to the hypervisor, which starts the RTOS
+    /// there. The words after the image are the RTOS's run list, e.g.
+    /// `run=hello run=spin@10:a nonce=1234` (see rtos/src/run_list.rs).
+    StartRtos {
+        image: PathBuf,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        run_list: Vec<String>,
+    },
+    /// Stop the RTOS and give its CPU back to Linux (inside the hypervisor again).
+    StopRtos,
     /// Ask the running hypervisor for its version and features.
     Query,
     /// Write an image with a valid header, or one broken in one chosen way.
@@ -233,12 +241,18 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             print_status(&status);
         }
-        Command::StartRtos { image } => {
+        Command::StartRtos { image, run_list } => {
             let image = read_image(&image)?;
             open_device()?
-                .start_rtos(&image)
+                .start_rtos(&image, &run_list.join(" "))
                 .map_err(|e| explain(Op::StartRtos, &e.error, e.reject_reason))?;
             println!("RTOS started");
+        }
+        Command::StopRtos => {
+            open_device()?
+                .stop_rtos()
+                .map_err(|e| explain(Op::StopRtos, &e, 0))?;
+            println!("RTOS stopped; its CPU is Linux's again");
         }
         Command::Query => {
             let q = open_device()?

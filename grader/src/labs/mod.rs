@@ -5,6 +5,7 @@ use crate::lab::Lab;
 
 pub mod lab1;
 pub mod lab1_selftest;
+pub mod lab2;
 pub mod rtos;
 pub mod smoke;
 
@@ -14,6 +15,7 @@ pub fn all() -> Vec<Lab> {
         smoke::lab(),
         lab1_selftest::lab(),
         lab1::lab(),
+        lab2::lab(),
         rtos::lab(),
         rtos::lab_qemu(),
     ]

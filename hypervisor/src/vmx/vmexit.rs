@@ -42,6 +42,8 @@ extern "C" fn vmexit_handler(regs: &mut GeneralRegisters, cpu: &mut PerCpu) {
         Ok(ExitReason::Xsetbv) => handle_xsetbv(regs),
         Ok(ExitReason::EptViolation) => handle_ept_violation(cpu),
         Ok(ExitReason::MonitorTrapFlag) => end_lent_pages(cpu),
+        // Lab 2: START_RTOS parks this CPU (it never comes back here if it parks).
+        Ok(ExitReason::InitSignal) => crate::rtos::park::on_init_signal(cpu),
         Ok(ExitReason::TripleFault) => {
             baremetal::println!(
                 "[hv] cpu {}: the guest triple-faulted at rip {:#x}; stopping the machine",

@@ -92,6 +92,10 @@ extern "C" fn rtos_started_main(block_ptr: *const BootBlock) -> ! {
     // SAFETY: the starter passes the boot block's address, identity-mapped; it is
     // copied out at once (the starter may reuse that memory afterwards).
     let block = unsafe { block_ptr.read_unaligned() };
+    // Tell the starter we run our own code: it may now restore the start-up page the
+    // trampoline borrowed (the starter polls this field).
+    // SAFETY: as above; the field is the starter's signal, written once.
+    unsafe { core::ptr::addr_of_mut!((*block_ptr.cast_mut()).entered).write_volatile(1) };
     // Under Linux, a panic must halt this CPU, not power off Linux's machine: set first,
     // before any check can panic. (A standalone run that took this entry powers off.)
     if RunMode::from_raw(block.run_mode) != Some(RunMode::Standalone) {
