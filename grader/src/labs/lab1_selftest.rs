@@ -139,7 +139,10 @@ pub fn lab() -> Lab {
 fn signature_gone_after_disable(t: &Transcript) -> Verdict {
     let prefix = "selftest: cycle 1: cpu 0: after DISABLE: CPUID 0x40000000 = ";
     let suffix = format!(" nonce={}", t.nonce);
-    let seen = t.lines.iter().find_map(|l| l.strip_prefix(prefix)?.strip_suffix(&suffix));
+    let seen = t
+        .lines
+        .iter()
+        .find_map(|l| l.strip_prefix(prefix)?.strip_suffix(&suffix));
     match seen {
         Some(r#""crtos-lab-hv""#) => {
             Verdict::Fail("after DISABLE, CPUID 0x40000000 still shows \"crtos-lab-hv\"".into())

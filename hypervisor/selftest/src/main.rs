@@ -356,7 +356,10 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
         on_each_cpu(signature_on_this_cpu, cpus);
         for cpu in 0..cpus {
             let sig = signature_of(cpu);
-            say(format_args!("cpu {cpu}: CPUID 0x40000000 = {}", Quoted(sig)));
+            say(format_args!(
+                "cpu {cpu}: CPUID 0x40000000 = {}",
+                Quoted(sig)
+            ));
             expect(sig == *CPUID_SIGNATURE);
         }
         let vmx = core::arch::x86_64::__cpuid(1).ecx >> 5 & 1;
@@ -400,7 +403,10 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
         say(format_args!("DISABLE returned {:?}", &left[..cpus]));
         expect(left[..cpus].iter().all(|&r| r == 0));
         let sig = signature();
-        say(format_args!("cpu 0: after DISABLE: CPUID 0x40000000 = {}", Quoted(sig)));
+        say(format_args!(
+            "cpu 0: after DISABLE: CPUID 0x40000000 = {}",
+            Quoted(sig)
+        ));
         expect(sig != *CPUID_SIGNATURE);
         let changed = closed_words_changed(cpus);
         say(format_args!(
