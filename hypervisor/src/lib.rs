@@ -137,16 +137,7 @@ fn enter(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> Errno {
 
     // Phase 1, every CPU: its EPT, then VMX on. All CPUs or none: one that cannot
     // makes all back out.
-    let vmxon_phys = cpu.phys(cpu.vmxon_region.as_ptr());
-    // The two `[hv]` lines are facts the lab 1 graders check, one per student function.
-    let on = ept::Ept::build(region, layout::closed_to_linux(region))
-        .map(|ept| cpu.ept = ept)
-        .map_err(VmxError::OutOfMemory)
-        .and_then(|()| vmxon::check_vmx_support())
-        .inspect(|()| println!("[hv] cpu {}: VMX is supported and allowed", args.cpu))
-        // SAFETY: this CPU's own VMXON region.
-        .and_then(|()| unsafe { vmxon::enter_vmx_operation(&mut cpu.vmxon_region, vmxon_phys) })
-        .inspect(|()| println!("[hv] cpu {}: VMXON succeeded", args.cpu));
+    let on = vmx_on(cpu, region, args.cpu);
     if let Err(e) = on {
         println!("[hv] cpu {}: cannot turn VMX on: {e:?}", args.cpu);
         VMX_FAILED.store(true, Ordering::Release);
@@ -188,18 +179,27 @@ fn launch(cpu: &mut PerCpu, args: &EntryArgs) -> ! {
     unsafe { hv_vmlaunch(regs) }
 }
 
+/// This CPU's EPT, then VMX on: what entering at ENABLE (`enter`, every CPU) and coming
+/// back from the RTOS (`rejoin`, one CPU) share. The two `[hv]` lines are facts the
+/// lab 1 graders check, one per student function.
+fn vmx_on(cpu: &mut PerCpu, region: &Region, cpu_index: u64) -> Result<(), VmxError> {
+    let vmxon_phys = cpu.phys(cpu.vmxon_region.as_ptr());
+    ept::Ept::build(region, layout::closed_to_linux(region))
+        .map(|ept| cpu.ept = ept)
+        .map_err(VmxError::OutOfMemory)
+        .and_then(|()| vmxon::check_vmx_support())
+        .inspect(|()| println!("[hv] cpu {cpu_index}: VMX is supported and allowed"))
+        // SAFETY: this CPU's own VMXON region.
+        .and_then(|()| unsafe { vmxon::enter_vmx_operation(&mut cpu.vmxon_region, vmxon_phys) })
+        .inspect(|()| println!("[hv] cpu {cpu_index}: VMXON succeeded"))
+}
+
 /// Lab 2: a CPU the RTOS had (or a failed start reset) comes back, Linux having started
 /// it again: it enters alone, without the barriers of an enable. It counted as
 /// departed when it parked; now it counts as present again.
 fn rejoin(cpu: &mut PerCpu, region: &Region, args: &EntryArgs) -> Errno {
     init_cpu(cpu, region, args);
-    let vmxon_phys = cpu.phys(cpu.vmxon_region.as_ptr());
-    let on = ept::Ept::build(region, layout::closed_to_linux(region))
-        .map(|ept| cpu.ept = ept)
-        .map_err(VmxError::OutOfMemory)
-        .and_then(|()| vmxon::check_vmx_support())
-        // SAFETY: this CPU's own VMXON region.
-        .and_then(|()| unsafe { vmxon::enter_vmx_operation(&mut cpu.vmxon_region, vmxon_phys) })
+    let on = vmx_on(cpu, region, args.cpu)
         .and_then(|()| setup_vmcs(cpu, args).inspect_err(|_| vmx_off()));
     if let Err(e) = on {
         println!("[hv] cpu {}: cannot re-enter: {e:?}", args.cpu);
