@@ -25,7 +25,7 @@ GUEST_KVER  ?= $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev
 GUEST_BUSYBOX ?= /bin/busybox
 GUEST_CTL_BIN := target/x86_64-unknown-linux-gnu/release/crtosctl
 GUEST_MODULE_SRC := $(wildcard driver/module/*.c driver/module/*.h) driver/module/Kbuild driver/include/crtos.h
-GUEST_INITRD_SRC := guest/init guest/tests.sh guest/mkinitrd.sh $(wildcard guest/stages/*.sh)
+GUEST_INITRD_SRC := guest/init guest/tests.sh guest/stage-lib.sh guest/mkinitrd.sh $(wildcard guest/stages/*.sh)
 # What a PVH boot under Bochs needs besides the initramfs.
 GUEST_PVH_FILES := $(GUEST_OUT)/vmlinux $(GUEST_OUT)/pvh-loader $(GUEST_OUT)/vmlinux.packed
 # The guest with the solution hypervisor in /images: lab 1's solution image (its rule is

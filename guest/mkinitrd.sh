@@ -30,6 +30,7 @@ for applet in $("$BUSYBOX" --list); do
 done
 cp "$HERE/init" "$ROOT/init"
 cp "$HERE/tests.sh" "$ROOT/guest/tests.sh"
+cp "$HERE/stage-lib.sh" "$ROOT/guest/stage-lib.sh"
 cp "$HERE"/stages/*.sh "$ROOT/stages/" 2>/dev/null || true
 cp "$CRTOS_KO" "$ROOT/lib/crtos.ko"
 cp "$CRTOSCTL" "$ROOT/bin/crtosctl"

@@ -9,15 +9,8 @@
 #     lab1: cycle 1: crtosctl query: hypervisor version 0x1, features 0x0 nonce=3f9c0e1a
 #     lab1: cycle 1: crtosctl query: exit 0 nonce=3f9c0e1a
 # What each check expects of these lines is in grader/src/labs/lab1.rs.
-nonce=${nonce:--}
-say() { echo "lab1: $* nonce=$nonce"; }
-# A step of cycle $cycle: the command's output lines, then its exit status.
-step() {
-	out=$("$@" 2>&1)
-	status=$?
-	echo "$out" | while IFS= read -r line; do say "cycle $cycle: $*: $line"; done
-	say "cycle $cycle: $*: exit $status"
-}
+STAGE=lab1
+. /guest/stage-lib.sh   # say, step
 
 # ANCHOR: steps
 insmod /lib/crtos.ko || { say "cannot load crtos.ko"; exit 1; }

@@ -6,15 +6,8 @@
 #
 # This script decides nothing: it prints each step's output and exit status, tagged with
 # the step and this run's nonce; what each check expects is in grader/src/labs/lab2.rs.
-nonce=${nonce:--}
-say() { echo "lab2: $* nonce=$nonce"; }
-# A step of cycle $cycle: the command's output lines, then its exit status.
-step() {
-	out=$("$@" 2>&1)
-	status=$?
-	echo "$out" | while IFS= read -r line; do say "cycle $cycle: $*: $line"; done
-	say "cycle $cycle: $*: exit $status"
-}
+STAGE=lab2
+. /guest/stage-lib.sh   # say, step
 online() { say "cycle $cycle: cpus online: $(cat /sys/devices/system/cpu/online)"; }
 # The RTOS's run list: two tasks of one priority that yield to each other, and hello.
 RUN_LIST="run=spin@10:A:3:yield run=spin@10:B:3:yield run=hello@40:a:b nonce=$nonce"
