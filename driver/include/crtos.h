@@ -23,6 +23,7 @@
 typedef uint8_t __u8;
 typedef uint32_t __u32;
 typedef uint64_t __u64;
+typedef int32_t __s32;
 typedef int64_t __s64;
 #endif
 
@@ -214,6 +215,71 @@ struct crtos_probe_arg {
 	__u64 value;            /* out */
 };
 
+/* ------------------------------------------------------------------ shared region (lab 3)
+ * The shared region (what mmap of /dev/crtos maps) is laid out as:
+ *   0       4 KiB     struct crtos_control_page
+ *   4 KiB   60 KiB    UPIDs (lab 4)
+ *   64 KiB  < 2 MiB   the ring (crates/ring: header, queues, payload buffers)
+ *   2 MiB   2 MiB     launch area: the ELF image `crtosctl run` hands the RTOS
+ * Every field of the control page has one writer: the driver, the daemon or the RTOS
+ * (each group on its own cache lines). The Rust side is crtos_abi::forwarding.
+ */
+#define CRTOS_CONTROL_OFFSET   0x0ULL
+#define CRTOS_UPID_OFFSET      0x1000ULL
+#define CRTOS_RING_OFFSET      0x10000ULL
+#define CRTOS_LAUNCH_OFFSET    0x200000ULL
+#define CRTOS_CONTROL_MAGIC    "CRTOSCP1"
+#define CRTOS_CONTROL_VERSION  1
+#define CRTOS_LAUNCH_ARGV_LEN  1024
+
+enum crtos_notify_mode {
+	CRTOS_NOTIFY_POLL = 0,          /* both sides poll */
+	CRTOS_NOTIFY_IPI = 1,           /* IPIs on linux_vector / rtos_vector */
+	CRTOS_NOTIFY_UINTR = 2,         /* lab 4: user interrupts */
+};
+
+struct crtos_control_page {
+	/* written by the driver */
+	__u8  magic[CRTOS_MAGIC_LEN];   /*    0 */
+	__u32 version;                  /*    8 */
+	__u32 size;                     /*   12 */
+	__u32 linux_vector;             /*   16 */
+	__u32 linux_apic_id;            /*   20 */
+	__u32 daemon_generation;        /*   24 */
+	__u32 daemon_alive;             /*   28 */
+	__u32 notify_mode;              /*   32 */
+	__u32 driver_reserved[7];       /*   36 */
+	/* written by the daemon */
+	__u32 daemon_waiting;           /*   64 */
+	__u32 launch_seq;               /*   68 */
+	__u32 launch_image_len;         /*   72 */
+	__u32 launch_argc;              /*   76 */
+	__u32 daemon_reserved[12];      /*   80 */
+	__u8  launch_argv[CRTOS_LAUNCH_ARGV_LEN]; /*  128 */
+	/* written by the RTOS */
+	__u32 rtos_vector;              /* 1152 */
+	__u32 rtos_apic_id;             /* 1156 */
+	__u32 ring_generation;          /* 1160 */
+	__u32 rtos_waiting;             /* 1164 */
+	__u32 launch_done_seq;          /* 1168 */
+	__s32 launch_result;            /* 1172 */
+	__u64 forwarded;                /* 1176 */
+	__u64 failed_no_daemon;         /* 1184 */
+	__u64 rejected;                 /* 1192 */
+	__u64 rtos_reserved[2];         /* 1200 */
+};                                      /* 1216 bytes */
+
+/* DAEMON_ATTACH: this open file becomes the daemon's (one at a time). The driver sets
+ * notify_mode, bumps daemon_generation (returned) and sets daemon_alive; closing the
+ * file (the daemon exits or is killed) clears daemon_alive and notifies the RTOS.
+ * Then read(2) on the file blocks until an RTOS -> Linux notification arrived since
+ * the previous read (8 bytes: the count so far); poll(2) reports POLLIN for it.
+ * NOTIFY_RTOS: send the RTOS its notification IPI (rtos_vector, rtos_apic_id). */
+struct crtos_attach_arg {
+	__u32 notify_mode;              /* in: enum crtos_notify_mode */
+	__u32 generation;               /* out: the new daemon_generation */
+};
+
 #define CRTOS_IOCTL_MAGIC 0xC7
 #define CRTOS_ENABLE     _IOWR(CRTOS_IOCTL_MAGIC, 1, struct crtos_image_arg)
 #define CRTOS_DISABLE    _IO(CRTOS_IOCTL_MAGIC, 2)
@@ -223,6 +289,8 @@ struct crtos_probe_arg {
 #define CRTOS_HYPERCALL  _IOWR(CRTOS_IOCTL_MAGIC, 6, struct crtos_hypercall_arg)
 #define CRTOS_PROBE_READ _IOWR(CRTOS_IOCTL_MAGIC, 7, struct crtos_probe_arg)
 #define CRTOS_STOP_RTOS  _IO(CRTOS_IOCTL_MAGIC, 8)
+#define CRTOS_DAEMON_ATTACH _IOWR(CRTOS_IOCTL_MAGIC, 9, struct crtos_attach_arg)
+#define CRTOS_NOTIFY_RTOS   _IO(CRTOS_IOCTL_MAGIC, 10)
 
 /* Errors the ioctls return (the control tool turns each into a sentence):
  *   EINVAL      image refused (reject_reason says which check), or bad argument
@@ -240,6 +308,10 @@ struct crtos_probe_arg {
  *   ENOMEM      out of kernel memory (the missing memmap= reservation is reported
  *               by the module's load itself failing with ENOMEM)
  *   EINTR       interrupted while waiting for the driver's lock
+ *   EBUSY       DAEMON_ATTACH while another daemon is attached
+ *   EPERM       read(2) or NOTIFY_RTOS on a file that did not DAEMON_ATTACH
+ *   ENXIO       NOTIFY_RTOS while no RTOS runs or it has published no vector
+ *   EAGAIN      read(2) with O_NONBLOCK and no notification pending
  */
 
 #endif /* CRTOS_H */

@@ -5,7 +5,7 @@
 //!
 //! One concept per module: the image header, the memory map, errno values, hypercall
 //! codes, VM-exit reasons, the driver's reject reasons, the QUERY statistics, the
-//! power-off argument.
+//! power-off argument, lab 3's shared region and control page.
 #![cfg_attr(not(test), no_std)]
 
 #[macro_use]
@@ -13,6 +13,7 @@ mod numeric_enum;
 
 pub mod errno;
 pub mod exit_reason;
+pub mod forwarding;
 pub mod hypercall;
 pub mod image;
 pub mod memory_map;

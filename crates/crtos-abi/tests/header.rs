@@ -254,14 +254,14 @@ fn reject_reasons_agree() {
     assert_eq!(c, rust, "CRTOS_REJECT_REASONS vs crtos_abi::RejectReason");
 }
 
-#[test]
-fn image_header_offsets_agree() {
-    // Each field line of struct crtos_image_header ends in its offset: `/* 16 */`.
-    let start = HEADER.find("struct crtos_image_header {").unwrap();
+/// The `(field, offset)` list of a C struct whose field lines end in their offset
+/// (`__u64 image_size;   /* 16 */`); comment-only lines are skipped.
+fn c_struct_offsets(name: &str) -> Vec<(String, usize)> {
+    let start = HEADER.find(&format!("struct {name} {{")).unwrap();
     let body = &HEADER[start..start + HEADER[start..].find("};").unwrap()];
-    let c: Vec<(String, usize)> = body
-        .lines()
+    body.lines()
         .skip(1)
+        .filter(|line| !line.trim_start().starts_with("/*"))
         .map(|line| {
             let (decl, comment) = line.split_once("/*").expect(line);
             let name = decl.split_whitespace().nth(1).unwrap();
@@ -269,9 +269,17 @@ fn image_header_offsets_agree() {
             let offset = comment.trim_end().trim_end_matches("*/").trim();
             (name.to_owned(), offset.parse().expect(line))
         })
-        .collect();
+        .collect()
+}
+
+fn owned(fields: &[(&str, usize)]) -> Vec<(String, usize)> {
+    fields.iter().map(|(n, o)| (n.to_string(), *o)).collect()
+}
+
+#[test]
+fn image_header_offsets_agree() {
     use core::mem::offset_of;
-    let rust = [
+    let rust = owned(&[
         ("magic", offset_of!(ImageHeader, magic)),
         ("version", offset_of!(ImageHeader, version)),
         ("header_size", offset_of!(ImageHeader, header_size)),
@@ -281,12 +289,77 @@ fn image_header_offsets_agree() {
         ("checksum", offset_of!(ImageHeader, checksum)),
         ("flags", offset_of!(ImageHeader, flags)),
         ("reserved", offset_of!(ImageHeader, reserved)),
-    ];
-    let rust: Vec<(String, usize)> = rust.iter().map(|(n, o)| (n.to_string(), *o)).collect();
+    ]);
     assert_eq!(
-        c, rust,
+        c_struct_offsets("crtos_image_header"),
+        rust,
         "struct crtos_image_header vs crtos_abi::ImageHeader"
     );
+}
+
+#[test]
+fn control_page_offsets_agree() {
+    use core::mem::offset_of;
+    use crtos_abi::forwarding::ControlPage as P;
+    let rust = owned(&[
+        ("magic", offset_of!(P, magic)),
+        ("version", offset_of!(P, version)),
+        ("size", offset_of!(P, size)),
+        ("linux_vector", offset_of!(P, linux_vector)),
+        ("linux_apic_id", offset_of!(P, linux_apic_id)),
+        ("daemon_generation", offset_of!(P, daemon_generation)),
+        ("daemon_alive", offset_of!(P, daemon_alive)),
+        ("notify_mode", offset_of!(P, notify_mode)),
+        ("driver_reserved", offset_of!(P, notify_mode) + 4),
+        ("daemon_waiting", offset_of!(P, daemon_waiting)),
+        ("launch_seq", offset_of!(P, launch_seq)),
+        ("launch_image_len", offset_of!(P, launch_image_len)),
+        ("launch_argc", offset_of!(P, launch_argc)),
+        ("daemon_reserved", offset_of!(P, launch_argc) + 4),
+        ("launch_argv", offset_of!(P, launch_argv)),
+        ("rtos_vector", offset_of!(P, rtos_vector)),
+        ("rtos_apic_id", offset_of!(P, rtos_apic_id)),
+        ("ring_generation", offset_of!(P, ring_generation)),
+        ("rtos_waiting", offset_of!(P, rtos_waiting)),
+        ("launch_done_seq", offset_of!(P, launch_done_seq)),
+        ("launch_result", offset_of!(P, launch_result)),
+        ("forwarded", offset_of!(P, forwarded)),
+        ("failed_no_daemon", offset_of!(P, failed_no_daemon)),
+        ("rejected", offset_of!(P, rejected)),
+        ("rtos_reserved", offset_of!(P, rejected) + 8),
+    ]);
+    assert_eq!(
+        c_struct_offsets("crtos_control_page"),
+        rust,
+        "struct crtos_control_page vs crtos_abi::forwarding::ControlPage"
+    );
+}
+
+#[test]
+fn shared_region_map_and_notify_modes_agree() {
+    use crtos_abi::forwarding::*;
+    let d = numeric_defines();
+    assert_eq!(d["CRTOS_CONTROL_OFFSET"], CONTROL_OFFSET);
+    assert_eq!(d["CRTOS_UPID_OFFSET"], UPID_OFFSET);
+    assert_eq!(d["CRTOS_RING_OFFSET"], RING_OFFSET);
+    assert_eq!(d["CRTOS_LAUNCH_OFFSET"], LAUNCH_OFFSET);
+    assert_eq!(d["CRTOS_CONTROL_VERSION"], u64::from(CONTROL_VERSION));
+    assert_eq!(d["CRTOS_LAUNCH_ARGV_LEN"], LAUNCH_ARGV_LEN as u64);
+    assert_eq!(
+        string_define("CRTOS_CONTROL_MAGIC").as_bytes(),
+        CONTROL_MAGIC
+    );
+    let c = c_enum("crtos_notify_mode");
+    let rust: Vec<(String, u64)> = NotifyMode::ALL
+        .iter()
+        .map(|m| {
+            (
+                format!("CRTOS_NOTIFY_{}", m.name().to_uppercase()),
+                u64::from(m.number()),
+            )
+        })
+        .collect();
+    assert_eq!(c, rust, "enum crtos_notify_mode vs NotifyMode");
 }
 
 #[test]

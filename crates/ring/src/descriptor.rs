@@ -54,7 +54,8 @@ const _: () = assert!(core::mem::offset_of!(Descriptor, payload_offset) == 80);
 pub enum Opcode {
     /// A forwarded system call (`exit`/`exit_group` included: they end the shadow).
     Syscall = 1,
-    /// The RTOS created task `task`: the daemon creates its shadow context.
+    /// The RTOS created task `task`: the daemon creates its shadow context
+    /// (`args[0]`: the launch that created it, 0 if none).
     TaskStart = 2,
 }
 
@@ -93,13 +94,15 @@ impl Call {
         }
     }
 
-    /// Task `task` exists from now on.
-    pub const fn task_start(task: u32) -> Self {
+    /// Task `task` exists from now on. `launch` is the launch mailbox's `launch_seq`
+    /// that created it (`crtosctl run`: the daemon gives its shadow the caller's
+    /// terminal), 0 for a task of the RTOS's own run list.
+    pub const fn task_start(task: u32, launch: u32) -> Self {
         Self {
             opcode: Opcode::TaskStart,
             task,
             nr: 0,
-            args: [0; 6],
+            args: [launch as u64, 0, 0, 0, 0, 0],
         }
     }
 }

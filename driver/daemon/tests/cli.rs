@@ -56,7 +56,7 @@ fn the_daemon_binary_serves_a_region_file_and_writes_its_status() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    client.submit(Call::task_start(TASK), b"").unwrap();
+    client.submit(Call::task_start(TASK, 0), b"").unwrap();
     assert_eq!(wait(&mut client), 0);
     let args = [
         libc::AT_FDCWD as u64,

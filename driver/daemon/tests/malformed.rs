@@ -34,7 +34,7 @@ fn refused_requests_get_an_errno_and_are_counted() {
         );
         rtos.start();
         assert_eq!(
-            rtos.call(Call::task_start(TASK), b"").ret,
+            rtos.call(Call::task_start(TASK, 0), b"").ret,
             err(libc::EEXIST)
         );
         // An fd not in the task's table.
@@ -82,7 +82,7 @@ fn malformed_ring_entries_are_rejected_and_counted() {
     let mut client = region.client().unwrap();
     // Three requests, then spoiled in place before the daemon looks.
     for _ in 0..3 {
-        client.submit(Call::task_start(TASK), b"").unwrap();
+        client.submit(Call::task_start(TASK, 0), b"").unwrap();
     }
     poke_request(base, 0, |d| d.opcode = 0xdead);
     poke_request(base, 1, |d| d.payload_len = 1 << 20);
@@ -112,7 +112,7 @@ fn malformed_ring_entries_are_rejected_and_counted() {
     }
     assert_eq!(client.in_flight(), 0);
     // And the daemon serves the next, well-formed request.
-    client.submit(Call::task_start(TASK), b"").unwrap();
+    client.submit(Call::task_start(TASK, 0), b"").unwrap();
     assert_eq!(daemon.drain(), 1);
     assert_eq!(client.poll(&mut []).unwrap().ret, 0);
 }

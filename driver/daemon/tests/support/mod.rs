@@ -170,7 +170,7 @@ impl Rtos<'_, '_, '_> {
     }
 
     pub fn start(&mut self) {
-        assert_eq!(self.call(Call::task_start(TASK), b"").ret, 0);
+        assert_eq!(self.call(Call::task_start(TASK, 0), b"").ret, 0);
     }
 
     pub fn exit(&mut self, status: i32) -> i64 {
