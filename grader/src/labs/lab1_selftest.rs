@@ -92,11 +92,13 @@ pub fn lab() -> Lab {
                 .parent("setup_guest_state: VMX on, on every CPU")
                 .lines(&[r"^selftest: cycle 1: QUERY\(0x10000000\) = -14 nonce={nonce}$"])
                 .hint("handle_vmcall: the guest's buffer address goes to dispatch in RDI"),
-            check("the hypervisor's memory is closed and the access logged", 2)
+            check("the hypervisor's memory is closed and the access logged, the shared region open", 2)
                 .parent("setup_guest_state: VMX on, on every CPU")
                 .lines(&[
                     r"^\[hv\] cpu \d: denied a Linux read of 0x10000100 \(memory closed to Linux\)",
                     r"^selftest: cycle 1: closed 0x10000100: read 0xffffffffffffffff, wrote 0x12345678, read back 0xffffffffffffffff nonce={nonce}$",
+                    // The shared region after the RTOS's range stays Linux's (lab 3).
+                    r"^selftest: cycle 1: shared 0x13000100: wrote 0x5eed000000000001, read back 0x5eed000000000001 nonce={nonce}$",
                     // Both CPUs at once, 64 rounds of a read and a write of 3 closed
                     // words each: every read all-ones, every access denied and counted.
                     r"^selftest: cycle 1: cpu 0: closed reads 192, all-ones 192; accesses 384, denied 384 nonce={nonce}$",
@@ -104,7 +106,7 @@ pub fn lab() -> Lab {
                     // After DISABLE, on bare metal: none of those writes got through.
                     r"^selftest: cycle 1: closed words changed, read back on bare metal: 0 of 6 nonce={nonce}$",
                 ])
-                .hint("the EPT must leave the hypervisor's range out (vmx/ept.rs)"),
+                .hint("the EPT must leave the hypervisor's and the RTOS's ranges out, and only those (vmx/ept.rs, layout.rs)"),
             check("handle_vmcall: DISABLE returns every CPU to bare metal", 1)
                 .parent("setup_guest_state: VMX on, on every CPU")
                 .lines(&[r"^selftest: cycle 1: DISABLE returned \[0, 0\] nonce={nonce}$"])

@@ -1,7 +1,8 @@
 //! The hypervisor's bare-metal self-test. This kernel plays Linux's part: on every CPU
 //! it calls `hv_entry` exactly as the driver does, then checks from inside the guest
 //! that the hypervisor answers (CPUID leaf 0x4000_0000, hypercalls), that its memory is
-//! closed (reads give all-ones, writes are dropped), and that DISABLE returns every
+//! closed (reads give all-ones, writes are dropped) while the shared region is open,
+//! and that DISABLE returns every
 //! CPU to bare metal, three times in a row. One boot takes about a second on Bochs, so
 //! a bug shows up long before a 30 s Linux boot would show it.
 //!
@@ -394,6 +395,19 @@ fn main(boot: &'static baremetal::BootInfo) -> ! {
             "closed {closed:#x}: read {before:#x}, wrote 0x12345678, read back {after:#x}"
         ));
         expect(before == u64::MAX && after == u64::MAX);
+        // SAFETY: the shared region, after the RTOS's range: open to Linux (lab 3), RAM
+        // nobody else uses while the self-test runs.
+        let shared = HV_PHYS + HV_SIZE + crtos_abi::RTOS_SIZE + 0x100;
+        let (wrote, read) = unsafe {
+            let p = shared as *mut u64;
+            let wrote = HAMMER_TAG | cycle as u64;
+            p.write_volatile(wrote);
+            (wrote, p.read_volatile())
+        };
+        say(format_args!(
+            "shared {shared:#x}: wrote {wrote:#x}, read back {read:#x}"
+        ));
+        expect(read == wrote);
         // Once: it is the slowest step (two VM exits per access), and the
         // self-test is what students run while they work.
         if cycle == 1 {

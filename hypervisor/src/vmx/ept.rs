@@ -159,7 +159,10 @@ mod tests {
     use super::*;
     use crate::memory::tests::TestRange;
 
-    const CLOSED: Range<u64> = 0x1000_0000..0x1340_0000;
+    /// The guest's reservation (crtos.h): hypervisor and RTOS closed, then the shared
+    /// region, which Linux's daemon maps (lab 3).
+    const CLOSED: Range<u64> = 0x1000_0000..0x1300_0000;
+    const SHARED: Range<u64> = 0x1300_0000..0x1340_0000;
 
     fn built() -> (TestRange, Ept) {
         let range = TestRange::new();
@@ -199,6 +202,16 @@ mod tests {
             GUEST_PHYS_TOP,
         ] {
             assert_eq!(ept.translate(gpa), None, "{gpa:#x}");
+        }
+    }
+
+    #[test]
+    fn the_shared_region_is_open_write_back_memory() {
+        let (_range, ept) = built();
+        for gpa in [SHARED.start, SHARED.start + 0x1_0000, SHARED.end - 1] {
+            let m = ept.translate(gpa).unwrap();
+            assert_eq!(m.hpa, gpa);
+            assert!(m.writable && m.write_back, "{gpa:#x}");
         }
     }
 
