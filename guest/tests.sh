@@ -199,11 +199,30 @@ nmis_while_enabled() {
 	crtosctl disable || return 1
 	state_is_sane
 }
+# Lab 3: under the hypervisor the shared region is Linux's (the daemon maps it), while
+# the hypervisor's and the RTOS's ranges stay closed: all-ones, and each read counted.
+shared_open_under_hv() {
+	crtosctl status | grep -q '^state: enabled' || crtosctl enable $HV || return 1
+	crtosctl check-shared || return 1
+	# The driver's own mapping: the control page's magic, "CRTOSCP1" little-endian.
+	crtosctl probe-read $((0x3000000)) | grep -q ': 0x315043534f545243$' || { crtosctl probe-read $((0x3000000)); return 1; }
+	denied() { crtosctl exits | sed -n 's/.*(\([0-9]*\) denied accesses).*/\1/p'; }
+	before=$(denied)
+	for off in 0x100 $((0x1000000 + 0x100)); do
+		out=$(taskset 1 crtosctl probe-read $off)
+		case "$out" in *": 0xffffffffffffffff") ;; *) echo "closed $off: $out"; return 1 ;; esac
+	done
+	after=$(denied)
+	[ "$after" -ge $((before + 2)) ] || { echo "denied accesses on CPU 0: $before, then $after"; return 1; }
+	crtosctl disable || return 1
+	state_is_sane
+}
 if [ -f $HV ] && [ "$(grep -c '^flags.* vmx' /proc/cpuinfo)" = "$(nproc)" ]; then
 	run_test enable-twice-ebusy enable_twice
 	run_test unload-while-enabled unload_while_enabled
 	run_test hotplug-blocked-while-enabled hotplug_blocked_while_enabled
 	run_test nmis-while-enabled nmis_while_enabled
+	run_test shared-open-under-hypervisor shared_open_under_hv
 	# Whatever happened above, leave the machine on bare metal for the tests below.
 	crtosctl status | grep -q '^state: enabled' && crtosctl disable >/dev/null
 else
@@ -211,6 +230,7 @@ else
 	skip_test unload-while-enabled "needs $HV and VMX on every CPU"
 	skip_test hotplug-blocked-while-enabled "needs $HV and VMX on every CPU"
 	skip_test nmis-while-enabled "needs $HV and VMX on every CPU"
+	skip_test shared-open-under-hypervisor "needs $HV and VMX on every CPU"
 fi
 
 # ---------------------------------------------------------------- not enabled
@@ -238,6 +258,88 @@ run_test query-not-enabled query_not_enabled
 
 # ---------------------------------------------------------------- shared region
 run_test shared-mmap crtosctl check-shared
+
+# ---------------------------------------------------------------- lab 3: the daemon's file
+# `crtosctl shared` prints the control page (key: value); the hidden `crtosctl
+# daemon-file STEP...` makes the daemon's calls one at a time, printing each answer
+# (driver/ctl/src/daemon_file.rs). No RTOS runs here: what the RTOS does with the
+# vector and the liveness flag is tested where it runs (lab 3's stage).
+control() { crtosctl shared | sed -n "s/^$1: //p"; }
+
+# After insmod (and after check-shared above, which must leave it alone): the header,
+# and a vector from Linux's allocator that really is ours.
+control_page_after_load() {
+	[ "$(control magic)" = "ok (CRTOSCP1, version 1, size 1216)" ] || { crtosctl shared; return 1; }
+	v=$(control linux_vector)
+	# Above the exceptions, below the system vectors (6.1: 0xec and up).
+	[ $((v)) -gt 32 ] && [ $((v)) -lt $((0xec)) ] || { echo "linux_vector $v is not a device vector"; return 1; }
+	dmesg | grep -q "crtos: RTOS->Linux notifications on vector $v, APIC ID $(control linux_apic_id) (irq [0-9]*, CPU 0)" ||
+		{ echo "no log line for vector $v: $(dmesg | grep crtos: | tail -n 3)"; return 1; }
+	grep -q 'crtos-notify' /proc/interrupts || { echo "no crtos-notify in /proc/interrupts"; return 1; }
+	# Taken on CPU 0: its APIC ID.
+	apic0=$(awk '/^apicid/ { print $3; exit }' /proc/cpuinfo)
+	[ "$(control linux_apic_id)" = "$apic0" ] || { echo "linux_apic_id $(control linux_apic_id), CPU 0's APIC ID $apic0"; return 1; }
+	[ "$(control daemon_alive)" = 0 ] || { echo "a daemon is alive before any attached"; return 1; }
+}
+run_test control-page-after-load control_page_after_load
+
+# Every answer of the driver to the daemon's calls, in one process: two files, the
+# second refused while the first is attached, then attached once the first is closed.
+daemon_file_answers() {
+	g=$(control daemon_generation)
+	want="open:a: ok
+attach:a:poll: $((g + 1))
+open:b: ok
+attach:b:poll: EBUSY
+attach:b:7: EINVAL
+read:b: EPERM
+poll:b: 0x8
+notify:b: EPERM
+read:a: EAGAIN
+poll:a: 0x0
+notify:a: ENXIO
+close:a: ok
+attach:b:ipi: $((g + 2))"
+	got=$(crtosctl daemon-file open:a attach:a:poll open:b attach:b:poll attach:b:7 read:b poll:b \
+		notify:b read:a poll:a notify:a close:a attach:b:ipi 2>&1)
+	[ "$got" = "$want" ] || { echo "got: $(echo "$got" | tr '\n' '|')"; return 1; }
+	# The process exited, so b was closed: nobody is attached.
+	[ "$(control daemon_alive)" = 0 ] || { crtosctl shared; return 1; }
+	[ "$(control daemon_generation)" = $((g + 2)) ] || { crtosctl shared; return 1; }
+}
+run_test daemon-attach-answers daemon_file_answers
+
+# A new daemon process gets the next generation.
+generation_per_daemon() {
+	g=$(control daemon_generation)
+	for want in $((g + 1)) $((g + 2)); do
+		got=$(crtosctl daemon-file open:a attach:a:poll | sed -n 's/^attach:a:poll: //p')
+		[ "$got" = "$want" ] || { echo "attach gave generation '$got', want $want"; return 1; }
+	done
+}
+run_test daemon-generation-per-attach generation_per_daemon
+
+# A daemon asleep in read(2), killed: the driver clears daemon_alive by itself (the
+# closed file is the death signal), and check-shared refuses while it lived.
+killed_daemon_is_dead() {
+	crtosctl daemon-file open:d attach:d:ipi wait:d >/dev/null 2>&1 &
+	pid=$!
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		[ "$(control daemon_alive)" = 1 ] && break
+		sleep 1
+	done
+	[ "$(control daemon_alive)" = 1 ] || { kill -9 $pid; echo "the daemon never attached"; return 1; }
+	[ "$(control notify_mode)" = ipi ] || { kill -9 $pid; crtosctl shared; return 1; }
+	expect_failure crtosctl check-shared -- "daemon is attached" || { kill -9 $pid; return 1; }
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	[ "$(control daemon_alive)" = 0 ] || { echo "daemon_alive still set after SIGKILL"; crtosctl shared; return 1; }
+	[ "$(control daemon_waiting)" = 0 ] || { crtosctl shared; return 1; }
+	dmesg | grep -q "crtos: daemon detached (generation $(control daemon_generation))" ||
+		{ echo "no detach log line"; return 1; }
+	crtosctl check-shared >/dev/null
+}
+run_test killed-daemon-detaches killed_daemon_is_dead
 
 # ---------------------------------------------------------------- unload, reload
 unload_reload() {

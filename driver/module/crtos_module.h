@@ -4,12 +4,14 @@
  *   hypervisor.c  image validation, ENABLE/DISABLE/QUERY, hypercalls, CPU features
  *   rtos.c        START_RTOS
  *   shared.c      the memmap= reservation: claim, map, mmap of the shared region
+ *   forward.c     lab 3: the control page, the notification vector, the daemon's file
  */
 #ifndef CRTOS_MODULE_H
 #define CRTOS_MODULE_H
 
 #include <linux/fs.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/types.h>
 #include "crtos.h"
 
@@ -60,5 +62,15 @@ int crtos_hv_rejoin(unsigned int cpu);
 /* rtos.c */
 int crtos_rtos_start(struct crtos_start_rtos_arg __user *uarg);
 int crtos_rtos_stop(void);
+
+/* forward.c */
+int crtos_forward_init(void);
+void crtos_forward_exit(void);
+int crtos_daemon_attach(struct file *file, struct crtos_attach_arg __user *uarg);
+bool crtos_daemon_owns(struct file *file);
+int crtos_notify_rtos(void);
+void crtos_daemon_release(struct file *file);
+ssize_t crtos_daemon_read(struct file *file, char __user *buf, size_t len, loff_t *off);
+__poll_t crtos_daemon_poll(struct file *file, poll_table *wait);
 
 #endif /* CRTOS_MODULE_H */

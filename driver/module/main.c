@@ -89,6 +89,12 @@ static long crtos_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case CRTOS_PROBE_READ:
 		err = crtos_probe_read(uarg);
 		break;
+	case CRTOS_DAEMON_ATTACH:
+		err = crtos_daemon_attach(file, uarg);
+		break;
+	case CRTOS_NOTIFY_RTOS:
+		err = crtos_daemon_owns(file) ? crtos_notify_rtos() : -EPERM;
+		break;
 	default:
 		err = -ENOTTY;
 		break;
@@ -98,12 +104,22 @@ static long crtos_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return err;
 }
 
+static int crtos_release(struct inode *inode, struct file *file)
+{
+	crtos_daemon_release(file);
+	return 0;
+}
+
 static const struct file_operations crtos_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = crtos_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = crtos_shared_mmap,
 	.llseek = noop_llseek,
+	/* lab 3: the daemon's file (forward.c) */
+	.read = crtos_daemon_read,
+	.poll = crtos_daemon_poll,
+	.release = crtos_release,
 };
 
 static struct miscdevice crtos_misc = {
@@ -121,15 +137,21 @@ static int __init crtos_init(void)
 	if (err)
 		return err;
 
-	err = misc_register(&crtos_misc);
+	err = crtos_forward_init();
 	if (err)
 		goto err_release_reservation;
+
+	err = misc_register(&crtos_misc);
+	if (err)
+		goto err_forward_exit;
 
 	pr_info("crtos: /dev/crtos ready, reservation %#llx-%#llx\n",
 		(u64)crtos_res.hv.base,
 		(u64)crtos_res.hv.base + CRTOS_RESERVED_SIZE - 1);
 	return 0;
 
+err_forward_exit:
+	crtos_forward_exit();
 err_release_reservation:
 	crtos_reservation_release();
 	return err;
@@ -143,6 +165,7 @@ err_release_reservation:
 static void __exit crtos_exit(void)
 {
 	misc_deregister(&crtos_misc);
+	crtos_forward_exit();
 	crtos_reservation_release();
 	pr_info("crtos: unloaded\n");
 }

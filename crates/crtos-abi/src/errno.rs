@@ -14,6 +14,7 @@ numeric_enum! {
         NxIo = 6 => "ENXIO",
         TooBig = 7 => "E2BIG",
         NoExec = 8 => "ENOEXEC",
+        Again = 11 => "EAGAIN",
         NoMem = 12 => "ENOMEM",
         Acces = 13 => "EACCES",
         Fault = 14 => "EFAULT",

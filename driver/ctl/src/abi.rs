@@ -73,6 +73,15 @@ pub struct ProbeArg {
     pub value: u64,
 }
 
+/// `struct crtos_attach_arg` (lab 3): the daemon's notify mode in, its generation out.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct AttachArg {
+    pub notify_mode: u32,
+    pub generation: u32,
+}
+const _: () = assert!(core::mem::size_of::<AttachArg>() == 8);
+
 // Linux's _IOC encoding on x86: dir(2 bits) << 30 | size(14) << 16 | type(8) << 8 | nr(8).
 const fn ioc(dir: u64, nr: u64, size: usize) -> u64 {
     (dir << 30) | ((size as u64) << 16) | (0xC7 << 8) | nr
@@ -87,3 +96,5 @@ pub const IOCTL_STATUS: u64 = ioc(READ, 5, core::mem::size_of::<Status>());
 pub const IOCTL_HYPERCALL: u64 = ioc(READ | WRITE, 6, core::mem::size_of::<HypercallArg>());
 pub const IOCTL_PROBE_READ: u64 = ioc(READ | WRITE, 7, core::mem::size_of::<ProbeArg>());
 pub const IOCTL_STOP_RTOS: u64 = ioc(0, 8, 0);
+pub const IOCTL_DAEMON_ATTACH: u64 = ioc(READ | WRITE, 9, core::mem::size_of::<AttachArg>());
+pub const IOCTL_NOTIFY_RTOS: u64 = ioc(0, 10, 0);

@@ -4,8 +4,9 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 
-use crate::abi::{self, HypercallArg, ImageArg, ProbeArg, Query, StartRtosArg, Status};
+use crate::abi::{self, AttachArg, HypercallArg, ImageArg, ProbeArg, Query, StartRtosArg, Status};
 
 pub const DEVICE: &str = "/dev/crtos";
 
@@ -30,7 +31,16 @@ impl From<io::Error> for IoctlError {
 
 impl Device {
     pub fn open() -> io::Result<Device> {
-        let file = OpenOptions::new().read(true).write(true).open(DEVICE)?;
+        Self::open_with_flags(0)
+    }
+
+    /// Opens with extra `open(2)` flags (O_NONBLOCK: read(2) answers EAGAIN).
+    pub fn open_with_flags(flags: i32) -> io::Result<Device> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(flags)
+            .open(DEVICE)?;
         Ok(Device { file })
     }
 
@@ -114,6 +124,52 @@ impl Device {
         let mut arg = ProbeArg { offset, value: 0 };
         self.ioctl(abi::IOCTL_PROBE_READ, (&mut arg as *mut ProbeArg).cast())?;
         Ok(arg.value)
+    }
+
+    /// Lab 3: DAEMON_ATTACH with `notify_mode` (crtos_abi::forwarding::NotifyMode);
+    /// the new daemon generation.
+    pub fn daemon_attach(&self, notify_mode: u32) -> io::Result<u32> {
+        let mut arg = AttachArg {
+            notify_mode,
+            generation: 0,
+        };
+        self.ioctl(
+            abi::IOCTL_DAEMON_ATTACH,
+            (&mut arg as *mut AttachArg).cast(),
+        )?;
+        Ok(arg.generation)
+    }
+
+    /// Lab 3: NOTIFY_RTOS (this file must be the attached daemon's).
+    pub fn notify_rtos(&self) -> io::Result<()> {
+        self.ioctl(abi::IOCTL_NOTIFY_RTOS, std::ptr::null_mut())
+    }
+
+    /// Lab 3: read(2) on the attached file: waits for an RTOS notification (unless
+    /// opened O_NONBLOCK) and returns how many arrived since the driver was loaded.
+    pub fn read_notification(&self) -> io::Result<u64> {
+        let mut count = [0u8; 8];
+        // SAFETY: reading at most 8 bytes into an 8-byte buffer.
+        let n = unsafe { libc::read(self.file.as_raw_fd(), count.as_mut_ptr().cast(), 8) };
+        match n {
+            8 => Ok(u64::from_ne_bytes(count)),
+            n if n < 0 => Err(io::Error::last_os_error()),
+            n => Err(io::Error::other(format!("read returned {n} bytes, not 8"))),
+        }
+    }
+
+    /// Lab 3: poll(2) on the file, waiting at most `timeout_ms`; the events returned.
+    pub fn poll(&self, timeout_ms: i32) -> io::Result<i16> {
+        let mut fd = libc::pollfd {
+            fd: self.file.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut fd, 1, timeout_ms) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(fd.revents)
     }
 
     /// Maps `len` bytes of the shared region from `offset`.

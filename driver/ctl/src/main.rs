@@ -6,9 +6,11 @@
 
 mod abi;
 mod cpu;
+mod daemon_file;
 mod device;
 mod explain;
 mod image;
+mod shared;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -98,6 +100,11 @@ enum Command {
     },
     /// CPU 0's VM exits by reason since ENABLE (QUERY with a buffer).
     Exits,
+    /// Lab 3: the shared region's control page, one `key: value` line per field.
+    Shared,
+    /// In-guest tests: the daemon's ioctls and reads one step at a time (daemon_file.rs).
+    #[command(hide = true)]
+    DaemonFile { steps: Vec<String> },
 }
 
 fn open_device() -> Result<Device, String> {
@@ -152,48 +159,6 @@ fn print_status(s: &abi::Status) {
     // CPUs are numbered 0..; with the RTOS running one of them is offline, so scan 64.
     println!("vmx cpus: {}", cpu_list(s.vmx_cpus, 64));
     println!("uintr cpus: {}", cpu_list(s.uintr_cpus, 64));
-}
-
-fn check_shared(dev: &Device) -> Result<(), String> {
-    let status = dev.status().map_err(|e| explain(Op::Status, &e, 0))?;
-    let len = status.shared_size as usize;
-    let mut writer = dev
-        .map_shared(0, len)
-        .map_err(|e| explain(Op::MapShared, &e, 0))?;
-    let mut reader = dev
-        .map_shared(0, len)
-        .map_err(|e| explain(Op::MapShared, &e, 0))?;
-    // A pattern that differs per page and from run to run (the pid), so a stale page
-    // or a mapping of the wrong frames cannot pass.
-    let seed = std::process::id() as u8;
-    for (i, byte) in writer.as_mut_slice().iter_mut().enumerate().step_by(509) {
-        *byte = seed ^ (i / 4096) as u8 ^ i as u8;
-    }
-    for (i, byte) in reader.as_mut_slice().iter().enumerate().step_by(509) {
-        let want = seed ^ (i / 4096) as u8 ^ i as u8;
-        if *byte != want {
-            return Err(format!(
-                "shared region byte {i:#x} reads {byte:#x} through the second mapping, expected {want:#x}"
-            ));
-        }
-    }
-    drop(writer);
-    drop(reader);
-    match dev.map_shared(status.shared_size - 4096, 8192) {
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
-        Err(e) => {
-            return Err(format!(
-                "mapping past the end failed with {e}, expected EINVAL"
-            ))
-        }
-        Ok(_) => return Err("a mapping past the end of the shared region was allowed".into()),
-    }
-    println!(
-        "shared region: {} MiB at {:#x}, mapped twice, coherent; mapping past its end refused (EINVAL)",
-        len >> 20,
-        status.shared_base
-    );
-    Ok(())
 }
 
 // `__cpuid_count` became safe in newer Rust; the workspace's MSRV still needs `unsafe`.
@@ -273,7 +238,7 @@ fn run(cli: Cli) -> Result<(), String> {
             std::fs::write(&out, image)
                 .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         }
-        Command::CheckShared => check_shared(&open_device()?)?,
+        Command::CheckShared => shared::check_shared(&open_device()?)?,
         Command::CpuFeatures => cpu_features(),
         Command::PackImage { kind, elf, out } => {
             let elf =
@@ -301,6 +266,8 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Bench { tag } => cpu::bench(&tag)?,
         Command::Exits => print_exits(&open_device()?)?,
+        Command::Shared => shared::print_control_page(&open_device()?)?,
+        Command::DaemonFile { steps } => daemon_file::run(&steps)?,
         Command::UserVmcall { nr } => {
             let ret = cpu::user_vmcall(nr)?;
             println!("user-mode vmcall {nr}: {ret}{}", errno_suffix(ret));
