@@ -64,6 +64,7 @@ static irqreturn_t crtos_notification(int irq, void *dev_id)
 	return IRQ_HANDLED;
 }
 
+/* ANCHOR: vector_alloc */
 /*
  * One vector from the x86 vector domain, the allocator Linux uses for MSIs: it is
  * free on CRTOS_NOTIFY_CPU, Linux will not hand it to a device, and it has a
@@ -106,6 +107,7 @@ static int crtos_vector_alloc(void)
 		vector, apic_id, irq, cpu);
 	return 0;
 }
+/* ANCHOR_END: vector_alloc */
 
 /* Module load, after the shared region was claimed and zeroed. */
 int crtos_forward_init(void)
@@ -182,6 +184,7 @@ int crtos_daemon_attach(struct file *file, struct crtos_attach_arg __user *uarg)
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
 
+/* ANCHOR: release */
 /*
  * The attached file is closed: the daemon exited or was killed. Tell the RTOS now,
  * so that it fails the calls in flight with -EIO instead of waiting for answers
@@ -204,6 +207,7 @@ void crtos_daemon_release(struct file *file)
 	}
 	mutex_unlock(&crtos_lock);
 }
+/* ANCHOR_END: release */
 
 /* read(2): wait for a notification, then return the count so far (8 bytes). */
 ssize_t crtos_daemon_read(struct file *file, char __user *buf, size_t len, loff_t *off)
