@@ -114,10 +114,15 @@ int crtos_forward_init(void)
 {
 	struct crtos_control_page *cp = control();
 
+	int err;
+
 	memcpy(cp->magic, CRTOS_CONTROL_MAGIC, CRTOS_MAGIC_LEN);
 	cp->version = CRTOS_CONTROL_VERSION;
 	cp->size = sizeof(*cp);
-	return crtos_vector_alloc();
+	err = crtos_vector_alloc();
+	if (err)
+		pr_err("crtos: no vector for RTOS->Linux notifications (%d)\n", err);
+	return err;
 }
 
 /* Module unload: no file is open any more (each holds a module reference). */
@@ -168,9 +173,12 @@ int crtos_daemon_attach(struct file *file, struct crtos_attach_arg __user *uarg)
 		return -EINVAL;
 	if (fwd.daemon)
 		return -EBUSY;
+	a.generation = cp->daemon_generation + 1;
+	/* Answer first: a caller that cannot take the answer changes nothing. */
+	if (put_user(a.generation, &uarg->generation))
+		return -EFAULT;
 	/* A notification meant for the previous daemon is no news to this one. */
 	atomic_set(&fwd.pending, 0);
-	a.generation = cp->daemon_generation + 1;
 	WRITE_ONCE(cp->notify_mode, a.notify_mode);
 	/*
 	 * The RTOS reads daemon_alive, then daemon_generation: each store is a release,
@@ -181,7 +189,7 @@ int crtos_daemon_attach(struct file *file, struct crtos_attach_arg __user *uarg)
 	WRITE_ONCE(fwd.daemon, file);
 	pr_info("crtos: daemon attached (generation %u, notify mode %u)\n",
 		a.generation, a.notify_mode);
-	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+	return 0;
 }
 
 /* ANCHOR: release */
