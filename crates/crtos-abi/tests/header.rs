@@ -373,6 +373,7 @@ fn errno_values_are_linux_values() {
         Errno::NxIo => libc::ENXIO,
         Errno::TooBig => libc::E2BIG,
         Errno::NoExec => libc::ENOEXEC,
+        Errno::Again => libc::EAGAIN,
         Errno::NoMem => libc::ENOMEM,
         Errno::Acces => libc::EACCES,
         Errno::Fault => libc::EFAULT,
