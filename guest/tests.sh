@@ -273,7 +273,7 @@ control_page_after_load() {
 	v=$(control linux_vector)
 	# Above the exceptions, below the system vectors (6.1: 0xec and up).
 	[ $((v)) -gt 32 ] && [ $((v)) -lt $((0xec)) ] || { echo "linux_vector $v is not a device vector"; return 1; }
-	dmesg | grep -q "crtos: RTOS->Linux notifications on vector $v, APIC ID $(control linux_apic_id) (irq [0-9]*, CPU 0)" ||
+	dmesg | grep -q "crtos: notifications from the RTOS on vector $v, APIC ID $(control linux_apic_id) (irq [0-9]*, CPU 0)" ||
 		{ echo "no log line for vector $v: $(dmesg | grep crtos: | tail -n 3)"; return 1; }
 	grep -q 'crtos-notify' /proc/interrupts || { echo "no crtos-notify in /proc/interrupts"; return 1; }
 	# Taken on CPU 0: its APIC ID.

@@ -103,7 +103,7 @@ static int crtos_vector_alloc(void)
 	WRITE_ONCE(control()->linux_apic_id, apic_id);
 	/* Last: a non-zero vector tells the RTOS the pair is complete. */
 	smp_store_release(&control()->linux_vector, vector);
-	pr_info("crtos: RTOS->Linux notifications on vector %#x, APIC ID %u (irq %u, CPU %u)\n",
+	pr_info("crtos: notifications from the RTOS on vector %#x, APIC ID %u (irq %u, CPU %u)\n",
 		vector, apic_id, irq, cpu);
 	return 0;
 }
