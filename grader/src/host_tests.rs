@@ -46,7 +46,10 @@ pub fn run(test: &HostTest, root: &Path, tree: &str) -> (Vec<String>, String) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    (summarize(test.package, &text, output.status.success()), text)
+    (
+        summarize(test.package, &text, output.status.success()),
+        text,
+    )
 }
 
 /// The transcript lines for cargo's output `text`: every failing test by name, then
@@ -69,9 +72,13 @@ pub fn summarize(package: &str, text: &str, succeeded: bool) -> Vec<String> {
     if !succeeded && failed == 0 {
         // It did not build, or a test binary crashed: never a pass.
         failed = 1;
-        lines.push(format!("[host] {package}: cargo test failed (build error?)"));
+        lines.push(format!(
+            "[host] {package}: cargo test failed (build error?)"
+        ));
     }
-    lines.push(format!("[host] {package}: {passed} passed, {failed} failed"));
+    lines.push(format!(
+        "[host] {package}: {passed} passed, {failed} failed"
+    ));
     lines
 }
 
@@ -93,7 +100,10 @@ mod tests {
                     test result: ok. 5 passed; 0 failed; 0 ignored\n";
         assert_eq!(
             summarize("ring", text, false),
-            ["[host] ring: FAILED a::c", "[host] ring: 6 passed, 1 failed"]
+            [
+                "[host] ring: FAILED a::c",
+                "[host] ring: 6 passed, 1 failed"
+            ]
         );
     }
 

@@ -169,7 +169,10 @@ pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
 
     let image = lab.machine_image(&root, &opts.tree)?;
     for test in lab.host_tests {
-        print().note(&format!("running the host tests of {} (cargo test)", test.package));
+        print().note(&format!(
+            "running the host tests of {} (cargo test)",
+            test.package
+        ));
         let (lines, output) = host_tests::run(test, &root, &opts.tree);
         let saved = out_dir.join(format!("host-{}.txt", test.package));
         fs::write(&saved, output).map_err(|e| format!("{}: {e}", saved.display()))?;
