@@ -250,6 +250,7 @@ test: setup ## Everything CI runs: set-up, then every part (make -j2 test is saf
 include rtos/user/user.mk
 include rtos/rtos.mk
 include guest/rt-bench.mk
+include guest/fwd-bench.mk
 include crates/uintr-check/uintr.mk
 
 clean: ## Remove build outputs (the cache in $(CACHE) stays)
