@@ -1,6 +1,6 @@
 # crtos-lab: the one entry point for students, instructors and CI.
 #   make setup   install what the labs need (Debian packages, Bochs 3.0, mdbook)
-#   make demo    set up, then run the demo (the smoke kernel; Linux under the hypervisor)
+#   make demo    set up, then run the demo (the whole system in one Bochs boot)
 #   make test    set up, then run every test (what CI runs)
 #   make help    list every target
 SHELL := bash
@@ -55,7 +55,7 @@ demo: setup ## Set up, then the whole system in one Bochs boot: hypervisor, RTOS
 # Three CPUs: Linux keeps two (the load on CPU 0, its real-time task on CPU 1), the RTOS
 # takes the third. Each stage of guest/stages/demo.sh has its own time limit inside the
 # guest; the runner's --timeout bounds the whole boot.
-demo-linux: $(MACHINE) $(call LAB3_IMAGES,solution) ## The demo's boot alone (no set-up): the solution's lab 3 image, crtos_run=demo
+demo-linux: $(MACHINE) build/lab3/solution/initrd.img $(GUEST_PVH_FILES) ## The demo's boot alone (no set-up): the solution's lab 3 image, crtos_run=demo
 	$(MACHINE) run --machine bochs --pvh $(GUEST_OUT)/vmlinux --pvh-loader $(GUEST_OUT)/pvh-loader \
 	  --packed-vmlinux $(GUEST_OUT)/vmlinux.packed --initrd build/lab3/solution/initrd.img --cpus 3 --memory 512 \
 	  --cmdline '$(GUEST_CMDLINE_BOCHS) crtos_run=demo nonce=$(NONCE)' --timeout 420 --run-dir build/runs/demo
