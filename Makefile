@@ -1,6 +1,6 @@
 # crtos-lab: the one entry point for students, instructors and CI.
 #   make setup   install what the labs need (Debian packages, Bochs 3.0, mdbook)
-#   make demo    set up, then run the demo (the smoke kernel; Linux under the hypervisor)
+#   make demo    set up, then run the demo (the whole system in one Bochs boot)
 #   make test    set up, then run every test (what CI runs)
 #   make help    list every target
 SHELL := bash
@@ -49,14 +49,16 @@ hello: $(HELLO) $(MACHINE) ## Boot the smoke kernel on Bochs (vmx=1 uintr=1 cpus
 # `demo` and `test` set up first, then make their parts (test's in parallel under -j):
 # set-up installs what every part uses, so no part may start before it has finished.
 # As prerequisites of one target, set-up and the parts would run side by side.
-demo: setup ## Set up, then run the demo: the smoke kernel, then Linux under the hypervisor
-	@$(MAKE) --no-print-directory hello
+demo: setup ## Set up, then the whole system in one Bochs boot: hypervisor, RTOS, forwarding, jitter, tables (≈5 min)
 	@$(MAKE) --no-print-directory demo-linux
 
-demo-linux: $(MACHINE) $(GUEST_PVH_FILES) $(GUEST_HV_INITRD) ## Linux on Bochs: load the driver, enable the hypervisor (the solution), look at it, disable it
+# Three CPUs: Linux keeps two (the load on CPU 0, its real-time task on CPU 1), the RTOS
+# takes the third. Each stage of guest/stages/demo.sh has its own time limit inside the
+# guest; the runner's --timeout bounds the whole boot.
+demo-linux: $(MACHINE) build/lab3/solution/initrd.img $(GUEST_PVH_FILES) ## The demo's boot alone (no set-up): the solution's lab 3 image, crtos_run=demo
 	$(MACHINE) run --machine bochs --pvh $(GUEST_OUT)/vmlinux --pvh-loader $(GUEST_OUT)/pvh-loader \
-	  --packed-vmlinux $(GUEST_OUT)/vmlinux.packed --initrd $(GUEST_HV_INITRD) --cpus 2 --memory 512 \
-	  --cmdline '$(GUEST_CMDLINE_BOCHS) crtos_run=demo' --timeout 180 --run-dir build/runs/demo
+	  --packed-vmlinux $(GUEST_OUT)/vmlinux.packed --initrd build/lab3/solution/initrd.img --cpus 3 --memory 512 \
+	  --cmdline '$(GUEST_CMDLINE_BOCHS) crtos_run=demo nonce=$(NONCE)' --timeout 420 --run-dir build/runs/demo
 
 doctor: $(HELLO) $(MACHINE) ## Report what this host has (Bochs and its flags, QEMU, KVM, headers)
 	@$(MACHINE) doctor
@@ -181,8 +183,35 @@ build/lab2/%/initrd.img: $(GUEST_OUT)/initrd.img build/hv/%/hypervisor.img $(RTO
 lab2: $(MACHINE) $(call LAB2_IMAGES,$(TREE)) ## Lab 2, AP boot: the RTOS on a CPU taken from Linux (SOLUTION=1: the solution)
 	$(call record-lab,lab2)
 
-lab3 lab4:
-	@echo "make: $@ is not in this tree yet (it arrives with its issue); lab1 and lab2 are ready" >&2; exit 2
+# Lab 3, forwarding: Linux with the tree's hypervisor, RTOS and daemon, and lab 3's
+# programs in /rtos-bin. The student's ring and dispatch are in the RTOS's ring and in
+# crtosd (feature lab3-student), so both are built per tree; crtosd static, like
+# crtosctl (the guest has no C library).
+LAB3_IMAGES = build/lab3/$(1)/initrd.img $(GUEST_PVH_FILES)
+LAB3_PROGRAMS := fwd-files fwd-bench fwd-exit fwd-eio fault hello rt-periodic
+lab3-features = $(if $(filter student,$(1)),--features lab3-student)
+target/%/release/rtos: rtos-user $(RTOS_EXTRA_PROGS) FORCE
+	CRTOS_RTOS_PROGRAMS=$(RTOS_PROGRAM_DIRS) $(call tree-cargo,$*) build --release -q -p rtos $(call lab3-features,$*)
+build/rtos/%/rtos.img: target/%/release/rtos $(GUEST_OUT)/crtosctl
+	@mkdir -p $(@D)
+	$(GUEST_OUT)/crtosctl pack-image --kind rtos $< $@
+target/%/x86_64-unknown-linux-gnu/release/crtosd: FORCE
+	RUSTFLAGS="-C target-feature=+crt-static" $(call tree-cargo,$*) build --release -q \
+	  --target x86_64-unknown-linux-gnu -p crtosd $(call lab3-features,$*)
+build/lab3/%/initrd.img: $(GUEST_OUT)/initrd.img build/hv/%/hypervisor.img build/rtos/%/rtos.img \
+    target/%/x86_64-unknown-linux-gnu/release/crtosd $(addprefix $(RTOS_USER_OUT)/,$(LAB3_PROGRAMS)) scripts/initrd-overlay.sh
+	@rm -rf $(@D)/overlay && mkdir -p $(@D)/overlay/images $(@D)/overlay/bin $(@D)/overlay/rtos-bin
+	cp build/hv/$*/hypervisor.img $(@D)/overlay/images/hypervisor.img
+	cp build/rtos/$*/rtos.img $(@D)/overlay/images/rtos.img
+	cp target/$*/x86_64-unknown-linux-gnu/release/crtosd $(@D)/overlay/bin/crtosd
+	cp $(addprefix $(RTOS_USER_OUT)/,$(LAB3_PROGRAMS)) $(@D)/overlay/rtos-bin/
+	scripts/initrd-overlay.sh $@ $(GUEST_OUT)/initrd.img $(@D)/overlay
+$(foreach t,$(TREES),target/$(t)/release/rtos build/rtos/$(t)/rtos.img build/lab3/$(t)/initrd.img):
+lab3: $(MACHINE) $(call LAB3_IMAGES,$(TREE)) ## Lab 3, forwarding: RTOS tasks use Linux's files through the ring and crtosd (SOLUTION=1: the solution)
+	$(call record-lab,lab3)
+
+lab4:
+	@echo "make: $@ is not in this tree yet (it arrives with its issue); lab1, lab2 and lab3 are ready" >&2; exit 2
 
 # Every lab both ways: the solution scores full marks, the skeleton less (and builds).
 GRADER := $(CARGO) run --release -q -p grader --
@@ -198,15 +227,17 @@ define expect-skeleton-below-full
 	  { echo "test-labs: the $(1) skeleton's report does not list what is left ($(3))" >&2; exit 1; }; fi
 endef
 
-test-labs: $(MACHINE) $(foreach t,$(TREES),$(call LAB1_IMAGES,$(t)) $(call LAB2_IMAGES,$(t))) ## Each lab's grader on its solution (full marks) and its skeleton (below full)
+test-labs: $(MACHINE) $(foreach t,$(TREES),$(call LAB1_IMAGES,$(t)) $(call LAB2_IMAGES,$(t)) $(call LAB3_IMAGES,$(t))) ## Each lab's grader on its solution (full marks) and its skeleton (below full)
 	$(GRADER) lab1-selftest --tree solution --machine bochs
 	$(GRADER) lab1 --tree solution --machine bochs
 	$(GRADER) lab2 --tree solution --machine bochs
+	$(GRADER) lab3 --tree solution --machine bochs
 	@mkdir -p build/grader
 	$(call expect-skeleton-below-full,lab1-selftest,LAB 1: vmxon.rs: check_vmx_support,vmxon.rs: enter_vmx_operation)
 	$(call expect-skeleton-below-full,lab1,LAB 1: vmxon.rs: check_vmx_support,vmxon.rs: enter_vmx_operation)
 	@# The student tree's lab 2 stands on its lab 1: unsolved, enabling stops the run there.
 	$(call expect-skeleton-below-full,lab2,LAB 1: vmxon.rs: check_vmx_support,boot_page_tables.rs: build_boot_page_tables)
+	$(call expect-skeleton-below-full,lab3,LAB 3: ring_queue.rs: Producer::push,ring_queue.rs: Producer::push)
 
 book: ## Build the book (book/build/index.html); every include must name a real anchor
 	bash book/check-includes.sh
@@ -221,6 +252,7 @@ test: setup ## Everything CI runs: set-up, then every part (make -j2 test is saf
 include rtos/user/user.mk
 include rtos/rtos.mk
 include guest/rt-bench.mk
+include guest/fwd-bench.mk
 include crates/uintr-check/uintr.mk
 
 clean: ## Remove build outputs (the cache in $(CACHE) stays)

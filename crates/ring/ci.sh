@@ -32,8 +32,8 @@ cargo test -q -p syscall-ring --features lab3-student --no-run
 
 stage "lab 3 skeleton fails its tests, naming what is missing"
 skeleton_tests "lab 3 ring" cargo test -p syscall-ring --features lab3-student --no-fail-fast -- \
-    "LAB 3: Producer::push" "LAB 3: Consumer::pop" \
-    "LAB 3: PendingTable::begin" "LAB 3: PendingTable::complete" -- \
+    "LAB 3: ring_queue.rs: Producer::push" "LAB 3: ring_queue.rs: Consumer::pop" \
+    "LAB 3: ring_matching.rs: PendingTable::begin" "LAB 3: ring_matching.rs: PendingTable::complete" -- \
     corrupted_header_is_refused misaligned_or_short_mapping_is_refused \
     occupancy_accepts_zero_to_capacity_across_wrap arbitrary_bytes_never_panic
 

@@ -91,6 +91,9 @@ pub struct Lab {
     /// Wall-clock limit on Bochs, the slowest machine; `--timeout-scale` multiplies it.
     pub timeout: Duration,
     pub needs: Needs,
+    /// Host tests run before the boot; their lines enter the transcript first
+    /// (see [`crate::host_tests`]).
+    pub host_tests: &'static [crate::host_tests::HostTest],
     /// In report order; a parent comes before its children.
     pub checks: Vec<Check>,
 }

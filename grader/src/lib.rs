@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod checkout;
+pub mod host_tests;
 pub mod lab;
 pub mod labs;
 pub mod report;
@@ -167,6 +168,21 @@ pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
     print().header(lab, opts, machine, timeout, &nonce);
 
     let image = lab.machine_image(&root, &opts.tree)?;
+    for test in lab.host_tests {
+        print().note(&format!(
+            "running the host tests of {} (cargo test)",
+            test.package
+        ));
+        let (lines, output) = host_tests::run(test, &root, &opts.tree);
+        let saved = out_dir.join(format!("host-{}.txt", test.package));
+        fs::write(&saved, output).map_err(|e| format!("{}: {e}", saved.display()))?;
+        let mut p = print();
+        for line in lines.iter().map(|l| format!("{l} nonce={nonce}")) {
+            p.serial(&line);
+            grading.feed(&line, Duration::ZERO);
+        }
+        p.advance(&grading);
+    }
     let mut spec = Spec::new(machine, image, out_dir.join("run"));
     spec.cmdline = cmdline;
     spec.cpus = lab.cpus;

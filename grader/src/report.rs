@@ -74,6 +74,15 @@ impl Printer {
         }
     }
 
+    /// One line of what the grader itself is doing (always shown).
+    pub fn note(&mut self, text: &str) {
+        if self.open {
+            println!();
+            self.open = false;
+        }
+        println!("{text}");
+    }
+
     /// A serial line (shown only with --verbose).
     pub fn serial(&mut self, line: &str) {
         self.last_line = Instant::now();

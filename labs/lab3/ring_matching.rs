@@ -14,7 +14,7 @@ impl PendingTable {
     /// `Full` when every tag is in flight.
     pub fn begin(&mut self) -> Result<RequestId, RingError> {
         // LAB 3: write this.
-        todo!("LAB 3: PendingTable::begin: pop a free tag, bump its generation, mark it in flight, return RequestId::new(tag, generation)")
+        todo!("LAB 3: ring_matching.rs: PendingTable::begin (pop a free tag, bump its generation, mark it in flight, return RequestId::new(tag, generation))")
     }
 
     /// Matches the id of a response (a value from the peer) with a request in flight,
@@ -23,7 +23,7 @@ impl PendingTable {
     pub fn complete(&mut self, id: u64) -> Result<RequestId, RingError> {
         // LAB 3: write this.
         let _ = id;
-        todo!("LAB 3: PendingTable::complete: check the id's tag is in range, in flight and of the current generation (else UnknownRequest), then free the tag")
+        todo!("LAB 3: ring_matching.rs: PendingTable::complete (check the id's tag is in range, in flight and of the current generation (else UnknownRequest), then free the tag)")
     }
 }
 // ANCHOR_END: matching

@@ -28,7 +28,7 @@ impl Producer<'_> {
     pub fn push(&mut self, descriptor: &Descriptor) -> Result<(), RingError> {
         // LAB 3: write this.
         let _ = descriptor;
-        todo!("LAB 3: Producer::push: refresh head_cache (Acquire) only when the ring looks full, validate it with validate::occupancy, write the slot, then publish tail (Release)")
+        todo!("LAB 3: ring_queue.rs: Producer::push (refresh head_cache (Acquire) only when the ring looks full, validate it with validate::occupancy, write the slot, then publish tail (Release))")
     }
 
     /// Appends as many of `descriptors` as fit, publishing them with a single tail
@@ -38,7 +38,7 @@ impl Producer<'_> {
     pub fn push_batch(&mut self, descriptors: &[Descriptor]) -> Result<usize, RingError> {
         // LAB 3: write this.
         let _ = descriptors;
-        todo!("LAB 3: Producer::push_batch: like push, but write every descriptor that fits and publish tail once")
+        todo!("LAB 3: ring_queue.rs: Producer::push_batch (like push, but write every descriptor that fits and publish tail once)")
     }
 }
 // ANCHOR_END: push
@@ -50,7 +50,7 @@ impl Consumer<'_> {
     #[inline]
     pub fn pop(&mut self) -> Result<Descriptor, RingError> {
         // LAB 3: write this.
-        todo!("LAB 3: Consumer::pop: refresh tail_cache (Acquire) only when the ring looks empty, validate it with validate::occupancy, copy the slot out, then publish head (Release)")
+        todo!("LAB 3: ring_queue.rs: Consumer::pop (refresh tail_cache (Acquire) only when the ring looks empty, validate it with validate::occupancy, copy the slot out, then publish head (Release))")
     }
 
     /// Takes up to `out.len()` descriptors, freeing them with a single head store;
@@ -59,7 +59,7 @@ impl Consumer<'_> {
     pub fn pop_batch(&mut self, out: &mut [Descriptor]) -> Result<usize, RingError> {
         // LAB 3: write this.
         let _ = out;
-        todo!("LAB 3: Consumer::pop_batch: like pop, but copy out every descriptor available (up to out.len()) and publish head once")
+        todo!("LAB 3: ring_queue.rs: Consumer::pop_batch (like pop, but copy out every descriptor available (up to out.len()) and publish head once)")
     }
 }
 // ANCHOR_END: pop

@@ -5,6 +5,7 @@
 #   rtos/user/test-native.sh BIN_DIR
 set -uo pipefail
 BIN=${1:?usage: test-native.sh BIN_DIR}
+BIN=$(cd "$BIN" && pwd)
 NONCE=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 export NONCE
 N="nonce=$NONCE"
@@ -108,6 +109,33 @@ if BUSYBOX=$(command -v busybox); then
 else
   bad "cyclictest-jitter: no busybox on this host (make setup installs busybox-static)"
 fi
+
+# Lab 3's programs, natively: Linux is the reference for what they report on the RTOS.
+jail=$(mktemp -d)
+echo "from linux" >"$jail/linux.txt"
+ln -s /nonexistent-outside "$jail/link-out"
+out=$(cd "$jail" && "$BIN/fwd-files" check 5eed 70000); st=$?
+expect_status "fwd-files check exits 0" $st 0 "$out"
+if "$BIN/fwd-files" pattern 5eed 70000 | cmp -s - "$jail/rtos-out.bin"; then
+  ok "fwd-files: the file it writes is its pattern, byte for byte"
+else bad "fwd-files: rtos-out.bin differs from the pattern" "$out"; fi
+grep -q "^fwd-files: read back bytes=70000 first_mismatch=-1 pread_at=23333 ok=1 $N\$" <<<"$out" &&
+  grep -q "^fwd-files: fstat size=70000 lseek end=70000 start=0 $N\$" <<<"$out" &&
+  grep -q "^fwd-files: linux.txt says 'from linux' stat size=11 $N\$" <<<"$out" &&
+  grep -q "^fwd-files: dir / has: link-out linux.txt rtos-out.bin $N\$" <<<"$out" &&
+  grep -q "^fwd-files: mkdir create rename unlink chdir rmdir: ok, getcwd in sub was $jail/sub $N\$" <<<"$out" &&
+  ok "fwd-files: read-back, lseek/fstat, Linux's file, listing and directory calls" ||
+  bad "fwd-files: a report line is missing or wrong" "$out"
+rm -rf "$jail"
+out=$("$BIN/fwd-exit" 7 2>&1); st=$?
+expect_status "fwd-exit 7 exits 7" $st 7 "$out"
+[[ $(grep -c "^fwd-exit: to std\(out, exiting with 7\|err\) $N\$" <<<"$out") == 2 ]] ||
+  bad "fwd-exit: a line to stdout and one to stderr" "$out"
+out=$("$BIN/fwd-bench" linux 1000); st=$?
+expect_status "fwd-bench exits 0" $st 0 "$out"
+grep -Eq "^latency: mode=linux n=1000 median=[0-9]+ p99=[0-9]+ $N\$" <<<"$out" &&
+  grep -Eq "^throughput: mode=linux bytes=1048576 cycles=[0-9]+ bytes_per_kcycle=[0-9]+ $N\$" <<<"$out" &&
+  ok "fwd-bench: latency and throughput lines" || bad "fwd-bench: lines" "$out"
 
 echo "rtos-user-test: $pass passed, $fail failed"
 ((fail == 0))

@@ -42,6 +42,7 @@ pub fn lab() -> Lab {
             vmx: true,
             uintr: false,
         },
+        host_tests: &[],
         checks: vec![
             check("Linux boots on 2 CPUs", 1)
                 .lines(&[r"^lab1: linux up on 2 CPUs nonce={nonce}$"])

@@ -35,6 +35,7 @@ pub fn lab() -> Lab {
             vmx: true,
             uintr: false,
         },
+        host_tests: &[],
         checks: vec![
             check("the self-test boots on 2 CPUs", 1)
                 .lines(&[r"^selftest: 2 CPUs, hypervisor range .* nonce={nonce}$"])

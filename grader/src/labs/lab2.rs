@@ -49,6 +49,7 @@ pub fn lab() -> Lab {
             vmx: true,
             uintr: false,
         },
+        host_tests: &[],
         checks: vec![
             check("Linux boots on 2 CPUs and enables the hypervisor", 1)
                 .lines(&[

@@ -6,6 +6,7 @@ use crate::lab::Lab;
 pub mod lab1;
 pub mod lab1_selftest;
 pub mod lab2;
+pub mod lab3;
 pub mod rtos;
 pub mod smoke;
 
@@ -16,6 +17,7 @@ pub fn all() -> Vec<Lab> {
         lab1_selftest::lab(),
         lab1::lab(),
         lab2::lab(),
+        lab3::lab(),
         rtos::lab(),
         rtos::lab_qemu(),
     ]

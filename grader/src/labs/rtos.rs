@@ -199,6 +199,7 @@ fn lab_without_checks() -> Lab {
     Lab {
         name: "",
         title: "",
+        host_tests: &[],
         checks: Vec::new(),
         image: LabImage::Multiboot("target/release/rtos"),
         build: "make rtos",

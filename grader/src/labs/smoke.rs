@@ -27,6 +27,7 @@ pub fn lab() -> Lab {
             vmx: true,
             uintr: true,
         },
+        host_tests: &[],
         checks: vec![
             check("boots and prints its banner", 2)
                 .lines(&[r#"^hello: booted, cmdline ".*\bnonce={nonce}\b.*"$"#])
