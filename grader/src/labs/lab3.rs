@@ -93,7 +93,7 @@ fn checks() -> Vec<Check> {
             .hint("the benchmark's 1-byte writes to the shadow's /dev/null must all succeed"),
         check("the daemon killed: the call in flight fails with EIO within 100 ms, the RTOS lives", 2)
             .parent("Linux enables the hypervisor and starts the RTOS")
-            .lines(&[r"^lab3: cycle kill: crtosctl shared: daemon alive: 0 nonce={nonce}$"])
+            .lines(&[r"^lab3: cycle kill: crtosctl shared: daemon_alive: 0 nonce={nonce}$"])
             .predicate(eio_within_bound)
             .hint("the driver clears daemon_alive when the daemon's file closes; the RTOS must fail the waiting call with -EIO, not wait for a reply"),
         check("a restarted daemon serves again", 1)
