@@ -4,6 +4,7 @@
  *   hypervisor.c  image validation, ENABLE/DISABLE/QUERY, hypercalls, CPU features
  *   rtos.c        START_RTOS
  *   shared.c      the memmap= reservation: claim, map, mmap of the shared region
+ *   uintr.c       user interrupts for Linux threads (lab 4)
  */
 #ifndef CRTOS_MODULE_H
 #define CRTOS_MODULE_H
@@ -60,5 +61,11 @@ int crtos_hv_rejoin(unsigned int cpu);
 /* rtos.c */
 int crtos_rtos_start(struct crtos_start_rtos_arg __user *uarg);
 int crtos_rtos_stop(void);
+
+/* uintr.c */
+int crtos_uintr_init(void);
+void crtos_uintr_exit(void);
+long crtos_uintr_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+void crtos_uintr_release(struct file *file);
 
 #endif /* CRTOS_MODULE_H */
