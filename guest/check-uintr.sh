@@ -14,8 +14,14 @@ need() { [[ -n "$(line "$@")" ]] || fail "phase $1, '$2': no line matching '$3'"
 num() { sed -nE "s/.*[ :]$1=([0-9]+).*/\1/p" <<<"$2"; }
 
 [[ -n "$lines" ]] || fail "no line with this run's nonce (the stage did not run)"
-grep -E 'uintr-(pingpong|wait|bad|bystander|exits)|exit [1-9]' <<<"$lines" || true
+grep -E 'uintr-(pingpong|wait|bad|bystander|exits|thread|testui)|exit [1-9]' <<<"$lines" || true
 grep -q '^uintr: done$' <<<"$lines" || fail "the stage did not finish"
+
+# CR4.UINTR: clear on the stock kernel (TESTUI raises #UD: SIGILL, status 132), set
+# while the module is loaded, clear again after its unload.
+need stock 'uintr-test testui' 'exit 132$'
+need linux 'uintr-test testui' 'uintr-testui: uif=0$'
+need unload 'uintr-test testui' 'exit 132$'
 
 for phase in linux hv; do
   need $phase 'uintr-test pingpong 1000' 'uintr-pingpong: n=1000 median=[0-9]+ p99=[0-9]+$'
@@ -35,6 +41,10 @@ b=$(line linux 'uintr-test bystander 400' 'uintr-bystander: ')
 (($(num bystander_handled "$b") == 0)) || fail "a user interrupt ran in the bystander: $b"
 (($(num bystander_switches "$b") > 0)) || fail "the bystander was never switched with the receiver: $b"
 (($(num received "$b") > 0)) || fail "the receiver got nothing during the storm: $b"
+
+need linux 'uintr-test thread-exit' 'uintr-thread-exit: self-notified=1, exited registered$'
+need linux 'uintr-test thread-exit' 'uintr-thread-exit: ping-pong after: n=50 '
+need linux 'uintr-test thread-exit' 'exit 0$'
 
 need hv 'crtosctl enable /images/hypervisor.img' 'exit 0$'
 e=$(line hv 'uintr-test exits 1000' 'uintr-exits: cpu=0 ')

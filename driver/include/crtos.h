@@ -292,6 +292,28 @@ struct crtos_attach_arg {
 #define CRTOS_DAEMON_ATTACH _IOWR(CRTOS_IOCTL_MAGIC, 9, struct crtos_attach_arg)
 #define CRTOS_NOTIFY_RTOS   _IO(CRTOS_IOCTL_MAGIC, 10)
 
+/* Errors the ioctls return (the control tool turns each into a sentence):
+ *   EINVAL      image refused (reject_reason says which check), or bad argument
+ *   EFAULT      the user buffer cannot be read
+ *   EBUSY       ENABLE while enabled; START_RTOS while the RTOS runs; DISABLE while
+ *               the RTOS runs (stop it first: STOP_RTOS)
+ *   ESRCH       STOP_RTOS while no RTOS runs
+ *   ETIMEDOUT   START_RTOS: the RTOS's CPU did not enter it in time (the CPU is
+ *               Linux's again, the start-up page restored)
+ *   ENODEV      DISABLE / START_RTOS / QUERY while no hypervisor is enabled
+ *   EIO         ENABLE: the hypervisor could not turn VMX on or launch Linux on some
+ *               CPU (its log line on the console says why); every CPU is back on
+ *               bare metal and the state stays DISABLED
+ *   ENODEV      ENABLE: a CPU has no usable VMX
+ *   ENOMEM      out of kernel memory (the missing memmap= reservation is reported
+ *               by the module's load itself failing with ENOMEM)
+ *   EINTR       interrupted while waiting for the driver's lock
+ *   EBUSY       DAEMON_ATTACH while another daemon is attached
+ *   EPERM       read(2) or NOTIFY_RTOS on a file that did not DAEMON_ATTACH
+ *   ENXIO       NOTIFY_RTOS while no RTOS runs or it has published no vector
+ *   EAGAIN      read(2) with O_NONBLOCK and no notification pending
+ */
+
 /* ------------------------------------------------------------------ user interrupts (lab 4, Linux side)
  * The module gives Linux threads user interrupts (SENDUIPI) on the stock kernel, doing
  * what Intel's UINTR kernel patches did (driver/module/uintr.c explains how).
@@ -342,27 +364,5 @@ struct crtos_uintr_sender_arg {
 #define CRTOS_UINTR_REGISTER_SENDER   _IOWR(CRTOS_IOCTL_MAGIC, 17, struct crtos_uintr_sender_arg)
 #define CRTOS_UINTR_WAIT              _IO(CRTOS_IOCTL_MAGIC, 18)
 #define CRTOS_UINTR_UNREGISTER        _IO(CRTOS_IOCTL_MAGIC, 19)
-
-/* Errors the ioctls return (the control tool turns each into a sentence):
- *   EINVAL      image refused (reject_reason says which check), or bad argument
- *   EFAULT      the user buffer cannot be read
- *   EBUSY       ENABLE while enabled; START_RTOS while the RTOS runs; DISABLE while
- *               the RTOS runs (stop it first: STOP_RTOS)
- *   ESRCH       STOP_RTOS while no RTOS runs
- *   ETIMEDOUT   START_RTOS: the RTOS's CPU did not enter it in time (the CPU is
- *               Linux's again, the start-up page restored)
- *   ENODEV      DISABLE / START_RTOS / QUERY while no hypervisor is enabled
- *   EIO         ENABLE: the hypervisor could not turn VMX on or launch Linux on some
- *               CPU (its log line on the console says why); every CPU is back on
- *               bare metal and the state stays DISABLED
- *   ENODEV      ENABLE: a CPU has no usable VMX
- *   ENOMEM      out of kernel memory (the missing memmap= reservation is reported
- *               by the module's load itself failing with ENOMEM)
- *   EINTR       interrupted while waiting for the driver's lock
- *   EBUSY       DAEMON_ATTACH while another daemon is attached
- *   EPERM       read(2) or NOTIFY_RTOS on a file that did not DAEMON_ATTACH
- *   ENXIO       NOTIFY_RTOS while no RTOS runs or it has published no vector
- *   EAGAIN      read(2) with O_NONBLOCK and no notification pending
- */
 
 #endif /* CRTOS_H */

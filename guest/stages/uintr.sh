@@ -11,13 +11,17 @@ STAGE=uintr
 . /guest/stage-lib.sh   # say, step
 
 # ANCHOR: steps
-insmod /lib/crtos.ko || { say "cannot load crtos.ko"; exit 1; }
 say "linux up on $(nproc) CPUs, meltdown: $(cat /sys/devices/system/cpu/vulnerabilities/meltdown)"
+cycle=stock
+step uintr-test testui
+insmod /lib/crtos.ko || { say "cannot load crtos.ko"; exit 1; }
 cycle=linux
+step uintr-test testui
 step uintr-test pingpong 1000
 step uintr-test wait
 step uintr-test bad-index
 step uintr-test bystander 400
+step uintr-test thread-exit
 cycle=hv
 step crtosctl enable /images/hypervisor.img
 step uintr-test pingpong 1000
@@ -26,6 +30,7 @@ step uintr-test wait
 step crtosctl disable
 cycle=unload
 step rmmod crtos
+step uintr-test testui
 # The kernel's view: the module's lines, user faults, and anything that went wrong.
 kernel_log() { dmesg | grep -E 'crtos|traps:|Oops|BUG|WARNING|Call Trace' || true; }
 step kernel_log

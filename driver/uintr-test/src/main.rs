@@ -11,6 +11,8 @@
 //!                            and never sees UIF set or a handler run
 //!   uintr-test exits N       VM exits during N round trips vs the same time idle
 //!                            (under the hypervisor)
+//!   uintr-test thread-exit   a thread notifies itself, then exits still registered
+//!   uintr-test testui        UIF by TESTUI: #UD (SIGILL) unless CR4.UINTR is set
 //! Cycles are TSC ticks; under Bochs they are its emulated TSC (the book says what
 //! they mean). Exit status 0 when the test ran; the checker judges the numbers.
 
@@ -33,8 +35,14 @@ fn main() {
         Some("bad-index") => bad_index(),
         Some("bystander") => bystander(count(400)),
         Some("exits") => exits(count(1000)),
+        Some("thread-exit") => thread_exit(),
+        Some("testui") => {
+            println!("uintr-testui: uif={}", uintr::uif() as u8);
+            Ok(())
+        }
         _ => Err(io::Error::other(
-            "usage: uintr-test pingpong N | wait | bad-index | bystander N | exits N",
+            "usage: uintr-test pingpong N | wait | bad-index | bystander N | exits N | \
+             thread-exit | testui",
         )),
     };
     if let Err(e) = result {
@@ -298,5 +306,32 @@ fn exits(n: u64) -> io::Result<()> {
         e1 - e0,
         e2 - e1
     );
+    Ok(())
+}
+
+/// A thread that is its own sender (a UITT entry naming its own UPID) takes one user
+/// interrupt, then exits without unregistering: the driver cleans up after it (its
+/// last switch-out clears the CPU; the file's release frees the rest), and the next
+/// ping-pong in this process works.
+fn thread_exit() -> io::Result<()> {
+    const SELF_VECTOR: u8 = 7;
+    let handled = std::thread::spawn(|| -> io::Result<u64> {
+        let dev = Device::open()?;
+        let slot = dev.register_receiver(uintr::handler())?;
+        let index = dev.register_sender(slot, SELF_VECTOR.into())?;
+        uintr::enable();
+        uintr::senduipi(index);
+        let start = uintr::rdtsc();
+        while uintr::hits(SELF_VECTOR) == 0 && uintr::rdtsc() - start < pair::LOST_AFTER_TICKS {
+            std::hint::spin_loop();
+        }
+        std::mem::forget(dev); // the file stays open: only the thread goes
+        Ok(uintr::hits(SELF_VECTOR))
+    })
+    .join()
+    .expect("the thread panicked")?;
+    println!("uintr-thread-exit: self-notified={handled}, exited registered");
+    let samples = pair::run(|a| round_trips(a, 50), echo)??;
+    print_latency("uintr-thread-exit: ping-pong after", samples);
     Ok(())
 }
