@@ -69,7 +69,7 @@ doctor: $(HELLO) $(MACHINE) ## Report what this host has (Bochs and its flags, Q
 KERNEL_PKGS := -p baremetal -p hello -p hypervisor -p hv-selftest -p rust-hello -p rtos -p uintr-check
 # The kernels with lab files: built from one tree or the other (see "the two trees").
 LAB_KERNEL_PKGS := -p hypervisor -p hv-selftest
-HOST_PKGS := -p crtos-abi -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring -p crtosd
+HOST_PKGS := -p crtos-abi -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring -p crtosd -p uintr-test
 
 lint: ## rustfmt and clippy, warnings as errors, on the student's tree and the solution's
 	$(CARGO) fmt --all --check
@@ -243,7 +243,7 @@ book: ## Build the book (book/build/index.html); every include must name a real 
 	bash book/check-includes.sh
 	$(MDBOOK) build book
 
-TEST_PARTS := lint test-host test-boot test-ring test-daemon test-grader test-hv test-uintr test-labs guest-test \
+TEST_PARTS := lint test-host test-boot test-ring test-daemon test-grader test-hv test-uintr test-uintr-linux test-labs guest-test \
               rtos-user-test rtos-test book
 test: setup ## Everything CI runs: set-up, then every part (make -j2 test is safe)
 	@$(MAKE) --no-print-directory $(TEST_PARTS)
@@ -254,6 +254,7 @@ include rtos/rtos.mk
 include guest/rt-bench.mk
 include guest/fwd-bench.mk
 include crates/uintr-check/uintr.mk
+include guest/uintr-linux.mk
 
 clean: ## Remove build outputs (the cache in $(CACHE) stays)
 	$(CARGO) clean

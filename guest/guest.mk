@@ -24,6 +24,7 @@ GUEST_OUT   := build/guest
 GUEST_KVER  ?= $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null | sed -n 's/^linux-headers-\([^ ,]*\).*/\1/p')
 GUEST_BUSYBOX ?= /bin/busybox
 GUEST_CTL_BIN := target/x86_64-unknown-linux-gnu/release/crtosctl
+GUEST_UINTR_TEST_BIN := target/x86_64-unknown-linux-gnu/release/uintr-test
 GUEST_MODULE_SRC := $(wildcard driver/module/*.c driver/module/*.h) driver/module/Kbuild driver/include/crtos.h
 GUEST_INITRD_SRC := guest/init guest/tests.sh guest/stage-lib.sh guest/mkinitrd.sh $(wildcard guest/stages/*.sh)
 # What a PVH boot under Bochs needs besides the initramfs.
@@ -86,11 +87,16 @@ $(GUEST_OUT)/crtos.ko: $(GUEST_MODULE_SRC) $(GUEST_OUT)/vmlinuz guest/build-modu
 # Cargo runs every time (a no-op when nothing changed) and leaves the binary's mtime
 # alone then, so the initramfs is rebuilt only when the tool really changed.
 guest-ctl: $(GUEST_OUT)/crtosctl
-$(GUEST_CTL_BIN): FORCE
-	@bash -c 'source scripts/lib.sh; stage "crtosctl (static)"; \
+# uintr-test (driver/uintr-test, lab 4's user interrupts between Linux threads) is built
+# the same way, in the same cargo command.
+$(GUEST_CTL_BIN) $(GUEST_UINTR_TEST_BIN) &: FORCE
+	@bash -c 'source scripts/lib.sh; stage "crtosctl, uintr-test (static)"; \
 	  RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release \
-	    --target x86_64-unknown-linux-gnu -p crtos-ctl && done_stage'
+	    --target x86_64-unknown-linux-gnu -p crtos-ctl -p uintr-test && done_stage'
 $(GUEST_OUT)/crtosctl: $(GUEST_CTL_BIN)
+	@mkdir -p $(@D)
+	strip -o $@ $<
+$(GUEST_OUT)/uintr-test: $(GUEST_UINTR_TEST_BIN)
 	@mkdir -p $(@D)
 	strip -o $@ $<
 
@@ -107,8 +113,8 @@ $(GUEST_OUT)/pvh-loader: $(GUEST_PVH_SRC)
 	  -Wl,--build-id=none -Wl,--no-warn-rwx-segments -o $@ \
 	  guest/pvh-loader/entry.S guest/pvh-loader/loader.c
 $(GUEST_OUT)/initrd.img: $(GUEST_INITRD_SRC) guest/guest.mk $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl \
-                         $(GUEST_BUSYBOX)
-	guest/mkinitrd.sh $@ $(GUEST_BUSYBOX) $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl
+                         $(GUEST_OUT)/uintr-test $(GUEST_BUSYBOX)
+	guest/mkinitrd.sh $@ $(GUEST_BUSYBOX) $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl $(GUEST_OUT)/uintr-test
 
 # The vmlinux for GRUB to read under Bochs: same memory image, 35 instead of 63 MiB
 # (segments packed, trailing zeros left to the loader's zero-fill): ≈ 1.5 s less.

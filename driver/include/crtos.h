@@ -314,4 +314,55 @@ struct crtos_attach_arg {
  *   EAGAIN      read(2) with O_NONBLOCK and no notification pending
  */
 
+/* ------------------------------------------------------------------ user interrupts (lab 4, Linux side)
+ * The module gives Linux threads user interrupts (SENDUIPI) on the stock kernel, doing
+ * what Intel's UINTR kernel patches did (driver/module/uintr.c explains how).
+ * UPIDs live in the shared region's UPID area (CRTOS_UPID_OFFSET), one 64-byte slot
+ * each, so that Linux and the RTOS can both address them; the driver hands out the
+ * slots below CRTOS_UPID_LINUX_SLOTS to Linux threads, the rest are the RTOS's.
+ *   REGISTER_RECEIVER  the calling thread receives user interrupts: `handler` is its
+ *                      user entry point (delivery steps CRTOS_UINTR_STACK_ADJUST
+ *                      bytes below RSP first); returns its UPID's slot and offset.
+ *                      It must still set UIF itself (STUI).
+ *   REGISTER_SENDER    adds an entry to the calling thread's UITT: SENDUIPI with the
+ *                      returned index posts user vector `user_vector` (< 64) into the
+ *                      UPID in slot `upid_index` (< CRTOS_UPID_SLOTS: a slot outside
+ *                      the UPID area is refused with EINVAL).
+ *   WAIT               blocks until a user interrupt is posted for the calling receiver
+ *                      (or a signal: EINTR); returns 1 if it slept, 0 if one was
+ *                      already pending. The handler runs on the return to user mode.
+ *   UNREGISTER         drops the calling thread's receiver and sender state.
+ * Errors: EOPNOTSUPP (the CPU has no UINTR, or KPTI is on), EINVAL (bad handler, slot
+ * or vector), EBUSY (already a receiver), ENOSPC (no free slot or UITT entry), ENOENT
+ * (WAIT/UNREGISTER by a thread that registered nothing, WAIT by a non-receiver).
+ */
+#define CRTOS_UPID_SLOT_SIZE       64
+#define CRTOS_UPID_SLOTS           960          /* the 60 KiB UPID area / 64 */
+#define CRTOS_UPID_LINUX_SLOTS     480
+#define CRTOS_UITT_ENTRIES         64           /* per sending thread */
+#define CRTOS_UINTR_STACK_ADJUST   128          /* the System V red zone */
+/* Vectors (Linux 6.1's arch/x86/include/asm/irq_vectors.h): the notification vector of
+ * a running receiver (its UINV) and the one a blocked receiver's UPID names. */
+#define CRTOS_UINTR_NOTIFY_VECTOR  0xf2         /* POSTED_INTR_VECTOR: ack-only handler */
+#define CRTOS_UINTR_WAKE_VECTOR    0xf1         /* POSTED_INTR_WAKEUP_VECTOR: a hook */
+
+struct crtos_uintr_receiver_arg {
+	__u64 handler;                  /* in: user address of the handler */
+	__u32 upid_index;               /* out: its UPID's slot */
+	__u32 pad;
+	__u64 upid_offset;              /* out: the UPID's offset in the shared region */
+};
+
+struct crtos_uintr_sender_arg {
+	__u32 upid_index;               /* in: the receiver's UPID slot */
+	__u32 user_vector;              /* in: < 64 */
+	__u32 uitt_index;               /* out: the index to give SENDUIPI */
+	__u32 pad;
+};
+
+#define CRTOS_UINTR_REGISTER_RECEIVER _IOWR(CRTOS_IOCTL_MAGIC, 16, struct crtos_uintr_receiver_arg)
+#define CRTOS_UINTR_REGISTER_SENDER   _IOWR(CRTOS_IOCTL_MAGIC, 17, struct crtos_uintr_sender_arg)
+#define CRTOS_UINTR_WAIT              _IO(CRTOS_IOCTL_MAGIC, 18)
+#define CRTOS_UINTR_UNREGISTER        _IO(CRTOS_IOCTL_MAGIC, 19)
+
 #endif /* CRTOS_H */

@@ -5,6 +5,7 @@
  *   rtos.c        START_RTOS
  *   shared.c      the memmap= reservation: claim, map, mmap of the shared region
  *   forward.c     lab 3: the control page, the notification vector, the daemon's file
+ *   uintr.c       user interrupts for Linux threads (lab 4)
  */
 #ifndef CRTOS_MODULE_H
 #define CRTOS_MODULE_H
@@ -72,5 +73,10 @@ int crtos_notify_rtos(void);
 void crtos_daemon_release(struct file *file);
 ssize_t crtos_daemon_read(struct file *file, char __user *buf, size_t len, loff_t *off);
 __poll_t crtos_daemon_poll(struct file *file, poll_table *wait);
+/* uintr.c */
+int crtos_uintr_init(void);
+void crtos_uintr_exit(void);
+long crtos_uintr_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+void crtos_uintr_release(struct file *file);
 
 #endif /* CRTOS_MODULE_H */

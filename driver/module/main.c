@@ -58,6 +58,15 @@ static long crtos_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	void __user *uarg = (void __user *)arg;
 	long err;
 
+	switch (cmd) {
+	case CRTOS_UINTR_REGISTER_RECEIVER:
+	case CRTOS_UINTR_REGISTER_SENDER:
+	case CRTOS_UINTR_WAIT:
+	case CRTOS_UINTR_UNREGISTER:
+		/* Per thread, and WAIT blocks: not under crtos_lock (uintr.c). */
+		return crtos_uintr_ioctl(file, cmd, arg);
+	}
+
 	/* Everything but the read-only requests changes what runs on the machine. */
 	if (cmd != CRTOS_STATUS && cmd != CRTOS_QUERY && !capable(CAP_SYS_ADMIN))
 		return -EPERM;
@@ -107,12 +116,14 @@ static long crtos_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 static int crtos_release(struct inode *inode, struct file *file)
 {
 	crtos_daemon_release(file);
+	crtos_uintr_release(file);
 	return 0;
 }
 
 static const struct file_operations crtos_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = crtos_ioctl,
+	.release = crtos_release,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = crtos_shared_mmap,
 	.llseek = noop_llseek,
@@ -141,15 +152,21 @@ static int __init crtos_init(void)
 	if (err)
 		goto err_release_reservation;
 
-	err = misc_register(&crtos_misc);
+	err = crtos_uintr_init();
 	if (err)
 		goto err_forward_exit;
+
+	err = misc_register(&crtos_misc);
+	if (err)
+		goto err_uintr_exit;
 
 	pr_info("crtos: /dev/crtos ready, reservation %#llx-%#llx\n",
 		(u64)crtos_res.hv.base,
 		(u64)crtos_res.hv.base + CRTOS_RESERVED_SIZE - 1);
 	return 0;
 
+err_uintr_exit:
+	crtos_uintr_exit();
 err_forward_exit:
 	crtos_forward_exit();
 err_release_reservation:
@@ -165,6 +182,7 @@ err_release_reservation:
 static void __exit crtos_exit(void)
 {
 	misc_deregister(&crtos_misc);
+	crtos_uintr_exit();
 	crtos_forward_exit();
 	crtos_reservation_release();
 	pr_info("crtos: unloaded\n");

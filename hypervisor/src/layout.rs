@@ -87,8 +87,10 @@ impl Region {
 }
 
 /// Guest-physical memory Linux must not reach: the hypervisor's range and, after it,
-/// the RTOS's range. The shared region that follows them is Linux's too (lab 3): the
-/// syscall daemon maps it, so EPT maps it as ordinary write-back memory.
+/// the RTOS's range. The shared region after them stays open: Linux's driver and
+/// daemon use it (the ring, the control page, lab 3), and so does the CPU itself for
+/// user interrupts: SENDUIPI and notification processing read and write the UPIDs
+/// there through EPT, with no VM exit to deny them gracefully (lab 4).
 pub fn closed_to_linux(region: &Region) -> Range<u64> {
     use crate::config::RTOS_SIZE;
     region.phys..region.phys + region.size + RTOS_SIZE

@@ -52,6 +52,25 @@ pub const fn tt(uitt: u64) -> u64 {
 /// clear; IA32_UINTR_PD too).
 pub const UPID_ALIGN: usize = 64;
 
+// ANCHOR: linux_side
+/// The Linux driver's user interrupts (crtos.h: "user interrupts (lab 4, Linux side)").
+/// The shared region's UPID area holds one UPID per 64-byte slot; the driver gives
+/// slots `0..UPID_LINUX_SLOTS` to Linux threads, the rest are the RTOS's.
+pub const UPID_SLOT_SIZE: u64 = UPID_ALIGN as u64;
+pub const UPID_SLOTS: u64 = crate::forwarding::UPID_AREA_SIZE / UPID_SLOT_SIZE;
+pub const UPID_LINUX_SLOTS: u64 = UPID_SLOTS / 2;
+/// Entries of a Linux thread's UITT.
+pub const UITT_ENTRIES: u64 = 64;
+/// Bytes delivery steps below RSP before pushing its frame: the System V red zone.
+pub const LINUX_STACK_ADJUST: u64 = 128;
+/// UINV of a running Linux receiver: Linux 6.1's POSTED_INTR_VECTOR, KVM's, whose stock
+/// handler only acknowledges (driver/module/uintr.c says why this one).
+pub const LINUX_NOTIFY_VECTOR: u8 = 0xF2;
+/// What a blocked Linux receiver's UPID names: POSTED_INTR_WAKEUP_VECTOR, whose stock
+/// handler calls the hook the driver installs to wake it.
+pub const LINUX_WAKE_VECTOR: u8 = 0xF1;
+// ANCHOR_END: linux_side
+
 /// User posted-interrupt descriptor: 16 bytes, 64-byte aligned (so Rust pads it).
 /// The processor updates it with locked read-modify-writes, hence the atomics.
 #[repr(C, align(64))]

@@ -336,6 +336,22 @@ fn control_page_offsets_agree() {
 }
 
 #[test]
+fn linux_user_interrupt_constants_agree() {
+    use crtos_abi::uintr::*;
+    let d = numeric_defines();
+    assert_eq!(d["CRTOS_UPID_SLOT_SIZE"], UPID_SLOT_SIZE);
+    assert_eq!(d["CRTOS_UPID_SLOTS"], UPID_SLOTS);
+    assert_eq!(d["CRTOS_UPID_LINUX_SLOTS"], UPID_LINUX_SLOTS);
+    assert_eq!(d["CRTOS_UITT_ENTRIES"], UITT_ENTRIES);
+    assert_eq!(d["CRTOS_UINTR_STACK_ADJUST"], LINUX_STACK_ADJUST);
+    assert_eq!(
+        d["CRTOS_UINTR_NOTIFY_VECTOR"],
+        u64::from(LINUX_NOTIFY_VECTOR)
+    );
+    assert_eq!(d["CRTOS_UINTR_WAKE_VECTOR"], u64::from(LINUX_WAKE_VECTOR));
+}
+
+#[test]
 fn shared_region_map_and_notify_modes_agree() {
     use crtos_abi::forwarding::*;
     let d = numeric_defines();
