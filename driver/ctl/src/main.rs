@@ -9,6 +9,7 @@ mod cpu;
 mod device;
 mod explain;
 mod image;
+mod run;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -98,6 +99,9 @@ enum Command {
     },
     /// CPU 0's VM exits by reason since ENABLE (QUERY with a buffer).
     Exits,
+    /// Start PROGRAM as an RTOS task through crtosd (lab 3) and wait for it; exits
+    /// with its status (127/126 if it cannot be started, 1 if crtosd is not there).
+    Run(run::RunArgs),
 }
 
 fn open_device() -> Result<Device, String> {
@@ -301,6 +305,8 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Bench { tag } => cpu::bench(&tag)?,
         Command::Exits => print_exits(&open_device()?)?,
+        // Its exit status is the task's, not 0 or 1: handled in `main`.
+        Command::Run(_) => unreachable!("`main` runs `crtosctl run` itself"),
         Command::UserVmcall { nr } => {
             let ret = cpu::user_vmcall(nr)?;
             println!("user-mode vmcall {nr}: {ret}{}", errno_suffix(ret));
@@ -349,7 +355,11 @@ fn parse_number(s: &str) -> Result<u64, String> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    if let Command::Run(args) = &cli.command {
+        return run::run(args);
+    }
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("crtosctl: {message}");

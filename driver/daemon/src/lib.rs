@@ -7,9 +7,13 @@
 //! so the tests drive the same code over a real shared mapping.
 
 pub mod calls;
+pub mod control;
 pub mod daemon;
 pub mod fd_table;
 pub mod jail;
+pub mod launch_protocol;
+pub mod launcher;
+pub mod launches;
 pub mod log_limit;
 pub mod mapping;
 pub mod notifier;
@@ -17,10 +21,13 @@ pub mod refusal;
 pub mod shadow;
 pub mod stats;
 
+pub use control::Control;
 pub use daemon::Daemon;
 pub use jail::Jail;
+pub use launcher::Launcher;
+pub use launches::Launches;
 pub use mapping::RegionMapping;
-pub use notifier::{Notifier, PollNotifier};
+pub use notifier::{IpiNotifier, Notifier, PollNotifier, Wake};
 pub use refusal::{CallError, Refusal};
 pub use shadow::{Shadow, Shadows};
 pub use stats::Stats;
