@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The guest's initramfs: busybox, the init script, the crtos module, crtosctl and the
-# driver's test images, as one uncompressed newc cpio.
-#   guest/mkinitrd.sh OUT BUSYBOX CRTOS_KO CRTOSCTL
+# The guest's initramfs: busybox, the init script, the crtos module, crtosctl, lab 3's
+# daemon crtosd and the driver's test images, as one uncompressed newc cpio.
+#   guest/mkinitrd.sh OUT BUSYBOX CRTOS_KO CRTOSCTL CRTOSD
 # A lab's own images (its hypervisor, say) are appended later as a second archive by
 # scripts/initrd-overlay.sh, so this one is built once for every lab.
 # Uncompressed on purpose: the archive is ~3 MiB, and decompressing it would cost
@@ -11,10 +11,11 @@ set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-OUT=${1:?usage: mkinitrd.sh OUT BUSYBOX CRTOS_KO CRTOSCTL}
+OUT=${1:?usage: mkinitrd.sh OUT BUSYBOX CRTOS_KO CRTOSCTL CRTOSD}
 BUSYBOX=${2:?}
 CRTOS_KO=${3:?}
 CRTOSCTL=${4:?}
+CRTOSD=${5:?}
 
 # A dynamic busybox would need a libc in the initramfs: no program interpreter allowed.
 ! readelf -lW "$BUSYBOX" | grep -q "Requesting program interpreter" || die "$BUSYBOX is not static (install busybox-static)"
@@ -22,7 +23,7 @@ CRTOSCTL=${4:?}
 stage "initramfs"
 ROOT="$OUT.d"
 rm -rf "$ROOT"
-mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,tmp,lib,images,stages,guest}
+mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,tmp,run,lib,images,stages,guest}
 cp "$BUSYBOX" "$ROOT/bin/busybox"
 # Applet links made here, not with `busybox --install` at boot: no guest time spent.
 for applet in $("$BUSYBOX" --list); do
@@ -34,7 +35,8 @@ cp "$HERE/stage-lib.sh" "$ROOT/guest/stage-lib.sh"
 cp "$HERE"/stages/*.sh "$ROOT/stages/" 2>/dev/null || true
 cp "$CRTOS_KO" "$ROOT/lib/crtos.ko"
 cp "$CRTOSCTL" "$ROOT/bin/crtosctl"
-chmod 755 "$ROOT/init" "$ROOT/guest/tests.sh" "$ROOT/bin/crtosctl"
+cp "$CRTOSD" "$ROOT/bin/crtosd"
+chmod 755 "$ROOT/init" "$ROOT/guest/tests.sh" "$ROOT/bin/crtosctl" "$ROOT/bin/crtosd"
 
 # Test images for the driver's checks, one per way an image can be broken.
 for c in none magic version header-size image-size entry percpu too-big checksum flags truncated; do
