@@ -4,16 +4,7 @@
 //! The socket is `SOCK_SEQPACKET`: every message arrives whole or not at all, with the
 //! fds sent along with it, so neither side needs framing.
 //!
-//! ```text
-//! crtosctl -> crtosd   one message: argv, each string NUL-terminated (at most
-//!                      LAUNCH_ARGV_LEN bytes in all), and SCM_RIGHTS with 4 fds:
-//!                      the program (open for reading), stdin, stdout, stderr
-//! crtosd -> crtosctl   text messages:
-//!                      "started TASK"         the RTOS took the launch as task TASK
-//!                      "exited STATUS"        the task ended (0..255; 128+signal if killed)
-//!                      "failed CODE MESSAGE"  no task: crtosctl prints MESSAGE, exits CODE
-//! ```
-//! Then crtosd closes the connection.
+//! The messages are described once, above [`DEFAULT_SOCKET`].
 
 use std::ffi::CString;
 use std::io::{self, IoSlice, IoSliceMut};
@@ -27,6 +18,16 @@ use rustix::net::{
     SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketAddrUnix, SocketFlags, SocketType,
 };
 
+// ANCHOR: protocol
+// crtosctl -> crtosd   one message: argv, each string NUL-terminated (at most
+//                      LAUNCH_ARGV_LEN bytes in all), and SCM_RIGHTS with 4 fds:
+//                      the program (open for reading), stdin, stdout, stderr
+// crtosd -> crtosctl   text messages:
+//                      "started TASK"         the RTOS took the launch as task TASK
+//                      "exited STATUS"        the task ended (0..255; 128+signal if killed)
+//                      "failed CODE MESSAGE"  no task: crtosctl prints MESSAGE, exits CODE
+// Then crtosd closes the connection.
+
 /// Where crtosd listens unless told otherwise (`--socket` on both sides).
 pub const DEFAULT_SOCKET: &str = "/run/crtosd.sock";
 /// Fds a request carries: the program, then the task's stdin, stdout, stderr.
@@ -36,6 +37,7 @@ const REQUEST_FDS: usize = 4;
 pub const EXIT_NOT_FOUND: u8 = 127;
 /// ... when it was found but cannot run (not an ELF, too large, refused: 126).
 pub const EXIT_CANNOT_RUN: u8 = 126;
+// ANCHOR_END: protocol
 
 /// A launch request as crtosd receives it.
 pub struct Request {
