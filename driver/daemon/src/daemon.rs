@@ -2,6 +2,7 @@
 
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use rustix::io::Errno;
 use syscall_ring::{Opcode, Request, RingError, Server};
@@ -11,6 +12,9 @@ use crate::log_limit::RateLimitedLog;
 use crate::notifier::Wake;
 use crate::refusal::{CallError, CallResult};
 use crate::{Jail, Launcher, Launches, Notifier, Refusal, Shadow, Shadows, Stats};
+
+/// How often a busy daemon looks at the launch socket.
+const LAUNCH_CHECK_PERIOD: Duration = Duration::from_millis(1);
 
 /// A response the response queue had no room for, kept until it has (its bytes stay
 /// in `Daemon::reply`: no request is taken meanwhile).
@@ -31,6 +35,8 @@ pub struct Daemon<'r> {
     /// The launch socket and mailbox, if this daemon takes launches.
     launcher: Option<Launcher<'r>>,
     launches: Launches,
+    /// When the launcher last looked at its socket.
+    launch_checked: Instant,
     stats: Stats,
     log: RateLimitedLog,
     /// The request's payload, copied out of shared memory before use.
@@ -49,6 +55,7 @@ impl<'r> Daemon<'r> {
             stdio,
             launcher: None,
             launches: Launches::default(),
+            launch_checked: Instant::now(),
             stats: Stats::default(),
             log: RateLimitedLog::default(),
             input: vec![0; slot_size as usize],
@@ -88,9 +95,15 @@ impl<'r> Daemon<'r> {
             if took > 0 {
                 notifier.responded();
             }
+            // While the ring is busy, the socket is looked at every LAUNCH_CHECK_PERIOD
+            // only: an `accept` per drained batch would be a system call per batch.
+            let due = took == 0 || self.launch_checked.elapsed() >= LAUNCH_CHECK_PERIOD;
             let launched = match &mut self.launcher {
-                Some(launcher) => launcher.service(&mut self.launches, &mut self.stats, notifier),
-                None => false,
+                Some(launcher) if due => {
+                    self.launch_checked = Instant::now();
+                    launcher.service(&mut self.launches, &mut self.stats, notifier)
+                }
+                _ => false,
             };
             if took > 0 || launched {
                 notifier.found_work();

@@ -157,6 +157,24 @@ impl<'m> Launcher<'m> {
         stats: &mut Stats,
         notifier: &mut impl Notifier,
     ) -> bool {
+        // A launch the RTOS never answered (it timed out) may still be read: the area
+        // is not ours to overwrite until it is answered.
+        let page = self.control.page();
+        let (seq, done) = (
+            page.launch_seq.load(Ordering::Relaxed),
+            page.launch_done_seq.load(Ordering::Acquire),
+        );
+        if seq != done {
+            let client = self.arriving.remove(0);
+            let message = format!("the RTOS has not answered launch {seq} yet (is it running?)");
+            let reply = launch_protocol::Reply::Failed {
+                code: EXIT_CANNOT_RUN,
+                message,
+            };
+            launch_protocol::send_reply(&client, &reply).ok();
+            stats.launches_failed += 1;
+            return true;
+        }
         let request = match launch_protocol::receive_request(self.arriving[0].as_fd()) {
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => return false,
             other => other,

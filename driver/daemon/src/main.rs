@@ -95,7 +95,10 @@ fn run(cli: &Cli) -> Result<(), String> {
     }
     let generation = match &device {
         Some(device) => attach(device, cli.notify.mode())?,
-        None => control.page().daemon_generation.load(Ordering::Acquire),
+        None => match control.page().daemon_generation.load(Ordering::Acquire) {
+            0 => return Err("--region: no daemon_generation in the control page (the simulated driver attaches first)".into()),
+            generation => generation,
+        },
     };
     eprintln!(
         "crtosd: attached as generation {generation}, notify {}",

@@ -48,13 +48,13 @@ fn run_prints_the_tasks_output_and_exits_with_its_status() {
     assert_eq!(out.status.code(), Some(139), "killed by SIGSEGV: 128 + 11");
     assert_eq!(out.status.signal(), None, "crtosctl itself is not killed");
 
-    let status = std::fs::read_to_string(machine.dir.path().join("status")).unwrap();
+    let expected = [
+        " launches=2 launches_failed=0 ",
+        " tasks_started=2 tasks_exited=2 ",
+    ];
+    let status = machine.status_with(&expected);
     assert!(
-        status.contains(" launches=2 launches_failed=0 "),
-        "{status}"
-    );
-    assert!(
-        status.contains(" tasks_started=2 tasks_exited=2 "),
+        expected.iter().all(|part| status.contains(part)),
         "{status}"
     );
 }
@@ -192,4 +192,39 @@ fn a_daemon_killed_and_started_again_serves_a_new_generation() {
         .ring_generation
         .load(std::sync::atomic::Ordering::Acquire);
     assert_eq!(ring, second);
+}
+
+#[test]
+fn a_launch_the_rtos_never_answers_fails_after_the_timeout_and_blocks_the_next() {
+    let machine = Machine::new();
+    let generation = machine.driver_attach();
+    machine.ring_without_rtos(generation);
+    let daemon = machine.start_daemon(generation);
+    let (path, _) = program(&machine, 4096);
+    let path = path.to_str().unwrap();
+
+    let started = std::time::Instant::now();
+    let out = machine.crtosctl_run(&[path, "exit", "0"]);
+    assert_eq!(out.status.code(), Some(126));
+    assert!(
+        text(&out.stderr).contains("did not answer launch 1 within 5 s"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(started.elapsed() >= crtosd::launcher::LAUNCH_TIMEOUT);
+
+    // The RTOS may still be reading the launch area: no second launch overwrites it.
+    let out = machine.crtosctl_run(&[path, "exit", "0"]);
+    assert_eq!(out.status.code(), Some(126));
+    assert!(
+        text(&out.stderr).contains("has not answered launch 1 yet"),
+        "{}",
+        text(&out.stderr)
+    );
+    let status = machine.status_with(&["launches=1 launches_failed=2 "]);
+    assert!(
+        status.contains("launches=1 launches_failed=2 "),
+        "{status}\n{}",
+        daemon.log()
+    );
 }

@@ -91,6 +91,19 @@ impl Machine {
         self.control().daemon_alive.store(0, Ordering::Release);
     }
 
+    /// Lays the ring out for `generation` as the RTOS would, but leaves no RTOS
+    /// running: the daemon serves, and nobody answers its launches.
+    pub fn ring_without_rtos(&self, generation: u32) {
+        let base = self.mapping.as_ptr();
+        // SAFETY: the ring area is inside the mapping; no daemon uses it yet.
+        unsafe {
+            let ring = base.add(RING_OFFSET as usize);
+            SharedRegion::init(ring, RING_MAX_SIZE as usize, RingConfig::default()).unwrap();
+        }
+        let page = self.control();
+        page.ring_generation.store(generation, Ordering::Release);
+    }
+
     /// Starts the simulated RTOS on its own mapping of the region.
     pub fn start_rtos(&self) -> Rtos {
         let stop = Arc::new(AtomicBool::new(false));
@@ -140,6 +153,21 @@ impl Machine {
             );
         }
         daemon
+    }
+
+    /// The daemon's status file once it contains every one of `parts` (it is rewritten
+    /// after each round of work, a moment after the replies went out), or as it is
+    /// when the patience runs out.
+    pub fn status_with(&self, parts: &[&str]) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let status =
+                std::fs::read_to_string(self.dir.path().join("status")).unwrap_or_default();
+            if parts.iter().all(|part| status.contains(part)) || Instant::now() > deadline {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// `crtosctl run --socket ... ARGS`, with stdout and stderr captured in files (not
