@@ -48,10 +48,7 @@ impl<'m> Launcher<'m> {
     /// Listens on `path` (a stale socket there is replaced; the new one is 0600:
     /// whoever can connect can run programs on the RTOS).
     pub fn bind(path: &Path, control: Control<'m>, area: LaunchArea<'m>) -> io::Result<Self> {
-        match std::fs::remove_file(path) {
-            Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
-            _ => {}
-        }
+        remove_stale_socket(path)?;
         let listener = rustix::net::socket_with(
             rustix::net::AddressFamily::UNIX,
             rustix::net::SocketType::SEQPACKET,
@@ -240,6 +237,21 @@ impl<'m> Launcher<'m> {
         seq
     }
     // ANCHOR_END: post
+}
+
+/// Removes a socket a previous daemon left (it cannot be listening: the driver lets
+/// one daemon attach at a time). Anything else at `path` is an error, not removed.
+fn remove_stale_socket(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::symlink_metadata(path) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error),
+        Ok(metadata) if metadata.file_type().is_socket() => std::fs::remove_file(path),
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "exists and is not a socket (not removed)",
+        )),
+    }
 }
 
 /// argv[0], for messages.
