@@ -25,7 +25,7 @@ pub const LAUNCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often to look for the RTOS's answer while a launch is posted (the RTOS sends
 /// no notification for it).
 pub const ANSWER_POLL: Duration = Duration::from_millis(10);
-/// Clients allowed to wait for their turn; more are turned away.
+/// Clients accepted and waiting for their turn; more wait in the listen backlog.
 const MAX_ARRIVING: usize = 16;
 
 /// A launch posted to the RTOS, not answered yet.
@@ -129,19 +129,16 @@ impl<'m> Launcher<'m> {
     }
     // ANCHOR_END: service
 
-    /// Accepts every pending connection.
+    /// Accepts pending connections while fewer than `MAX_ARRIVING` wait for their
+    /// turn (the others wait in the listen backlog).
     fn accept(&mut self) -> bool {
         let mut accepted = false;
-        while let Ok(client) =
-            rustix::net::accept_with(&self.listener, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK)
-        {
-            if self.arriving.len() < MAX_ARRIVING {
-                self.arriving.push(client);
-            } else {
-                let message = "crtosd: too many launches waiting; try again".to_owned();
-                let reply = launch_protocol::Reply::Failed { code: 1, message };
-                launch_protocol::send_reply(&client, &reply).ok();
-            }
+        while self.arriving.len() < MAX_ARRIVING {
+            let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
+            let Ok(client) = rustix::net::accept_with(&self.listener, flags) else {
+                break;
+            };
+            self.arriving.push(client);
             accepted = true;
         }
         accepted
@@ -154,24 +151,8 @@ impl<'m> Launcher<'m> {
         stats: &mut Stats,
         notifier: &mut impl Notifier,
     ) -> bool {
-        // A launch the RTOS never answered (it timed out) may still be read: the area
-        // is not ours to overwrite until it is answered.
-        let page = self.control.page();
-        let (seq, done) = (
-            page.launch_seq.load(Ordering::Relaxed),
-            page.launch_done_seq.load(Ordering::Acquire),
-        );
-        if seq != done {
-            let client = self.arriving.remove(0);
-            let message = format!("the RTOS has not answered launch {seq} yet (is it running?)");
-            let reply = launch_protocol::Reply::Failed {
-                code: EXIT_CANNOT_RUN,
-                message,
-            };
-            launch_protocol::send_reply(&client, &reply).ok();
-            stats.launches_failed += 1;
-            return true;
-        }
+        // The request is always read before any answer: closing a socket with unread
+        // data resets the connection, and the client would see that, not the answer.
         let request = match launch_protocol::receive_request(self.arriving[0].as_fd()) {
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => return false,
             other => other,
@@ -179,18 +160,23 @@ impl<'m> Launcher<'m> {
         let client = self.arriving.remove(0);
         let request = match request {
             Ok(request) => request,
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return true,
             Err(error) => {
-                if error.kind() != io::ErrorKind::UnexpectedEof {
-                    let reply = launch_protocol::Reply::Failed {
-                        code: EXIT_CANNOT_RUN,
-                        message: format!("crtosd: bad launch request: {error}"),
-                    };
-                    launch_protocol::send_reply(&client, &reply).ok();
-                }
+                refuse(&client, stats, format!("bad launch request: {error}"));
                 return true;
             }
         };
         let program = program_name(&request.argv);
+        // A launch the RTOS never answered (it timed out) may still be read: the area
+        // is not ours to overwrite until it is answered.
+        let page = self.control.page();
+        let seq = page.launch_seq.load(Ordering::Relaxed);
+        if seq != page.launch_done_seq.load(Ordering::Acquire) {
+            let message =
+                format!("{program}: the RTOS has not answered launch {seq} yet (is it running?)");
+            refuse(&client, stats, message);
+            return true;
+        }
         match read_image(request.program, &program) {
             Ok(image) => {
                 let seq = self.post(&image, &request.argv, request.argc, notifier);
@@ -203,14 +189,7 @@ impl<'m> Launcher<'m> {
                     deadline,
                 });
             }
-            Err(message) => {
-                let reply = launch_protocol::Reply::Failed {
-                    code: EXIT_CANNOT_RUN,
-                    message,
-                };
-                launch_protocol::send_reply(&client, &reply).ok();
-                stats.launches_failed += 1;
-            }
+            Err(message) => refuse(&client, stats, message),
         }
         true
     }
@@ -237,6 +216,16 @@ impl<'m> Launcher<'m> {
         seq
     }
     // ANCHOR_END: post
+}
+
+/// Tells a client its launch started nothing (exit status 126), and counts it.
+fn refuse(client: &OwnedFd, stats: &mut Stats, message: String) {
+    let reply = launch_protocol::Reply::Failed {
+        code: EXIT_CANNOT_RUN,
+        message,
+    };
+    launch_protocol::send_reply(client, &reply).ok();
+    stats.launches_failed += 1;
 }
 
 /// Removes a socket a previous daemon left (it cannot be listening: the driver lets

@@ -60,6 +60,37 @@ fn run_prints_the_tasks_output_and_exits_with_its_status() {
 }
 
 #[test]
+fn launches_at_once_go_one_at_a_time_and_each_gets_its_own_output() {
+    let machine = Machine::new();
+    let _rtos = machine.start_rtos();
+    let _daemon = machine.start_daemon(machine.driver_attach());
+    let (path, _) = program(&machine, 4096);
+    let path = path.to_str().unwrap();
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..6)
+            .map(|i| {
+                let machine = &machine;
+                scope.spawn(move || {
+                    let word = format!("run{i}");
+                    let out = machine.crtosctl_run(&[path, "say", &word, "exit", &i.to_string()]);
+                    (i, word, out)
+                })
+            })
+            .collect();
+        for run in runs {
+            let (i, word, out) = run.join().unwrap();
+            assert_eq!(
+                text(&out.stdout),
+                format!("{word}\n"),
+                "{}",
+                text(&out.stderr)
+            );
+            assert_eq!(out.status.code(), Some(i));
+        }
+    });
+}
+
+#[test]
 fn failed_launches_say_why_and_exit_126_or_127() {
     let machine = Machine::new();
     let _rtos = machine.start_rtos();

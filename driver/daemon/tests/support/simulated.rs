@@ -174,8 +174,11 @@ impl Machine {
     /// pipes: a daemon that kept the task's copies open would hang a pipe's reader,
     /// where a file shows what was written when crtosctl exits).
     pub fn crtosctl_run(&self, args: &[&str]) -> Output {
-        let out = self.dir.path().join("crtosctl.out");
-        let err = self.dir.path().join("crtosctl.err");
+        // Files of their own, so that several runs may go at once.
+        static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let run = RUNS.fetch_add(1, Ordering::Relaxed);
+        let out = self.dir.path().join(format!("crtosctl.{run}.out"));
+        let err = self.dir.path().join(format!("crtosctl.{run}.err"));
         let status = Command::new(crtosctl())
             .arg("run")
             .arg("--socket")
