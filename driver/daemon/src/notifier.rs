@@ -41,8 +41,9 @@ pub struct Wake<'a> {
     pub timeout: Option<Duration>,
 }
 
-/// Waits until one of `fds` is readable or `timeout` has passed (`None`: no limit);
-/// returns which fds are readable. An interrupted wait returns early, nothing ready.
+/// Waits until one of `fds` is readable (or hung up, or in error) or `timeout` has
+/// passed (`None`: no limit); returns which fds are readable. An interrupted wait
+/// returns early, nothing readable.
 fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Vec<bool> {
     let mut polled: Vec<PollFd<'_>> = fds
         .iter()
@@ -55,7 +56,7 @@ fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Vec<bool>
     let ready = rustix::event::poll(&mut polled, timeout.as_ref()).is_ok();
     polled
         .iter()
-        .map(|fd| ready && !fd.revents().is_empty())
+        .map(|fd| ready && fd.revents().contains(PollFlags::IN))
         .collect()
 }
 
