@@ -95,29 +95,40 @@ impl<'r> Daemon<'r> {
             if took > 0 {
                 notifier.responded();
             }
-            // While the ring is busy, the socket is looked at every LAUNCH_CHECK_PERIOD
-            // only: an `accept` per drained batch would be a system call per batch.
-            let due = took == 0 || self.launch_checked.elapsed() >= LAUNCH_CHECK_PERIOD;
-            let launched = match &mut self.launcher {
-                Some(launcher) if due => {
-                    self.launch_checked = Instant::now();
-                    launcher.service(&mut self.launches, &mut self.stats, notifier)
-                }
-                _ => false,
-            };
+            let launched = self.serve_launches(took > 0, notifier);
             if took > 0 || launched {
                 notifier.found_work();
                 after_work(&self.stats);
             } else {
-                let wake = match &self.launcher {
-                    Some(launcher) => Wake {
-                        fds: launcher.wake_fds().collect(),
-                        timeout: launcher.wake_timeout(),
-                    },
-                    None => Wake::default(),
-                };
+                let wake = self.wake_sources();
                 notifier.wait(&self.server, &wake);
             }
+        }
+    }
+
+    /// One round of the launch socket and mailbox; whether anything happened. While
+    /// the ring is busy, only every `LAUNCH_CHECK_PERIOD`: an `accept` per drained
+    /// batch would add a system call to every batch.
+    fn serve_launches(&mut self, ring_busy: bool, notifier: &mut impl Notifier) -> bool {
+        let Some(launcher) = &mut self.launcher else {
+            return false;
+        };
+        if ring_busy && self.launch_checked.elapsed() < LAUNCH_CHECK_PERIOD {
+            return false;
+        }
+        self.launch_checked = Instant::now();
+        launcher.service(&mut self.launches, &mut self.stats, notifier)
+    }
+
+    /// What besides the ring ends a wait: the launch socket, and the time to look
+    /// for the RTOS's answer to a posted launch.
+    fn wake_sources(&self) -> Wake<'_> {
+        match &self.launcher {
+            Some(launcher) => Wake {
+                fds: launcher.wake_fds().collect(),
+                timeout: launcher.wake_timeout(),
+            },
+            None => Wake::default(),
         }
     }
 
