@@ -3,8 +3,14 @@
 //! runs them on Linux, each task in its own *shadow context*: an fd table and a
 //! working directory, jailed under one directory of Linux's file system.
 //!
-//! The binary (`main.rs`) maps the region and loops; everything else is this library,
-//! so the tests drive the same code over a real shared mapping.
+//! It also starts programs on the RTOS: `crtosctl run` hands one over a Unix socket
+//! (`launch_protocol`), the daemon passes it to the RTOS through the control page's
+//! launch mailbox (`launcher`), and the task's exit status goes back to the client
+//! (`launches`).
+//!
+//! The binary (`main.rs`) attaches (`/dev/crtos`, or a region file), maps the region
+//! and loops; everything else is this library, so the tests drive the same code over
+//! a real shared mapping.
 
 pub mod calls;
 pub mod control;
