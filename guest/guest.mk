@@ -25,6 +25,7 @@ GUEST_KVER  ?= $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev
 GUEST_BUSYBOX ?= /bin/busybox
 GUEST_CTL_BIN := target/x86_64-unknown-linux-gnu/release/crtosctl
 GUEST_UINTR_TEST_BIN := target/x86_64-unknown-linux-gnu/release/uintr-test
+GUEST_DAEMON_BIN := target/x86_64-unknown-linux-gnu/release/crtosd
 GUEST_MODULE_SRC := $(wildcard driver/module/*.c driver/module/*.h) driver/module/Kbuild driver/include/crtos.h
 GUEST_INITRD_SRC := guest/init guest/tests.sh guest/stage-lib.sh guest/mkinitrd.sh $(wildcard guest/stages/*.sh)
 # What a PVH boot under Bochs needs besides the initramfs.
@@ -64,7 +65,7 @@ GUEST_MACHINE_ARGS = --cpus 2 --memory 512
 .PHONY: guest guest-kernel guest-module guest-ctl guest-initrd guest-test guest-test-qemu \
         guest-test-bochs guest-shell guest-clean guest-kallsyms
 
-guest: guest-initrd ## Build the Linux guest (stock kernel, busybox initramfs, crtos.ko, crtosctl), cached
+guest: guest-initrd ## Build the Linux guest (stock kernel, busybox initramfs, crtos.ko, crtosctl, crtosd), cached
 
 # The version stamp changes only when GUEST_KVER does, so everything below rebuilds
 # exactly when the kernel changes.
@@ -82,21 +83,24 @@ guest-module: $(GUEST_OUT)/crtos.ko
 $(GUEST_OUT)/crtos.ko: $(GUEST_MODULE_SRC) $(GUEST_OUT)/vmlinuz guest/build-module.sh
 	@env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL guest/build-module.sh $(GUEST_KVER) $@
 
-# Static, so it runs in the initramfs without a libc; the flag is given for this
+# Static, so they run in the initramfs without a libc; the flag is given for this
 # target only (with an explicit --target, RUSTFLAGS do not reach build scripts).
-# Cargo runs every time (a no-op when nothing changed) and leaves the binary's mtime
-# alone then, so the initramfs is rebuilt only when the tool really changed.
-guest-ctl: $(GUEST_OUT)/crtosctl
-# uintr-test (driver/uintr-test, lab 4's user interrupts between Linux threads) is built
-# the same way, in the same cargo command.
-$(GUEST_CTL_BIN) $(GUEST_UINTR_TEST_BIN) &: FORCE
-	@bash -c 'source scripts/lib.sh; stage "crtosctl, uintr-test (static)"; \
+# Cargo runs every time (a no-op when nothing changed) and leaves a binary's mtime
+# alone then, so the initramfs is rebuilt only when a tool really changed.
+# crtosctl, lab 3's daemon crtosd and lab 4's uintr-test (user interrupts between Linux
+# threads): all Linux tools, one cargo command.
+guest-ctl: $(GUEST_OUT)/crtosctl $(GUEST_OUT)/crtosd
+$(GUEST_CTL_BIN) $(GUEST_DAEMON_BIN) $(GUEST_UINTR_TEST_BIN) &: FORCE
+	@bash -c 'source scripts/lib.sh; stage "crtosctl, crtosd, uintr-test (static)"; \
 	  RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release \
-	    --target x86_64-unknown-linux-gnu -p crtos-ctl -p uintr-test && done_stage'
+	    --target x86_64-unknown-linux-gnu -p crtos-ctl -p crtosd -p uintr-test && done_stage'
 $(GUEST_OUT)/crtosctl: $(GUEST_CTL_BIN)
 	@mkdir -p $(@D)
 	strip -o $@ $<
 $(GUEST_OUT)/uintr-test: $(GUEST_UINTR_TEST_BIN)
+	@mkdir -p $(@D)
+	strip -o $@ $<
+$(GUEST_OUT)/crtosd: $(GUEST_DAEMON_BIN)
 	@mkdir -p $(@D)
 	strip -o $@ $<
 
@@ -113,8 +117,9 @@ $(GUEST_OUT)/pvh-loader: $(GUEST_PVH_SRC)
 	  -Wl,--build-id=none -Wl,--no-warn-rwx-segments -o $@ \
 	  guest/pvh-loader/entry.S guest/pvh-loader/loader.c
 $(GUEST_OUT)/initrd.img: $(GUEST_INITRD_SRC) guest/guest.mk $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl \
-                         $(GUEST_OUT)/uintr-test $(GUEST_BUSYBOX)
-	guest/mkinitrd.sh $@ $(GUEST_BUSYBOX) $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl $(GUEST_OUT)/uintr-test
+                         $(GUEST_OUT)/uintr-test $(GUEST_OUT)/crtosd $(GUEST_BUSYBOX)
+	guest/mkinitrd.sh $@ $(GUEST_BUSYBOX) $(GUEST_OUT)/crtos.ko $(GUEST_OUT)/crtosctl $(GUEST_OUT)/uintr-test \
+	  $(GUEST_OUT)/crtosd
 
 # The vmlinux for GRUB to read under Bochs: same memory image, 35 instead of 63 MiB
 # (segments packed, trailing zeros left to the loader's zero-fill): ≈ 1.5 s less.

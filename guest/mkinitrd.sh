@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The guest's initramfs: busybox, the init script, the crtos module, crtosctl,
-# uintr-test and the driver's test images, as one uncompressed newc cpio.
-#   guest/mkinitrd.sh OUT BUSYBOX CRTOS_KO CRTOSCTL UINTR_TEST
+# uintr-test, lab 3's daemon crtosd and the driver's test images, as one uncompressed
+# newc cpio.
+#   guest/mkinitrd.sh OUT BUSYBOX CRTOS_KO CRTOSCTL UINTR_TEST CRTOSD
 # A lab's own images (its hypervisor, say) are appended later as a second archive by
 # scripts/initrd-overlay.sh, so this one is built once for every lab.
 # Uncompressed on purpose: the archive is ~3 MiB, and decompressing it would cost
@@ -11,11 +12,12 @@ set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-OUT=${1:?usage: mkinitrd.sh OUT BUSYBOX CRTOS_KO CRTOSCTL UINTR_TEST}
+OUT=${1:?usage: mkinitrd.sh OUT BUSYBOX CRTOS_KO CRTOSCTL UINTR_TEST CRTOSD}
 BUSYBOX=${2:?}
 CRTOS_KO=${3:?}
 CRTOSCTL=${4:?}
 UINTR_TEST=${5:?}
+CRTOSD=${6:?}
 
 # A dynamic busybox would need a libc in the initramfs: no program interpreter allowed.
 ! readelf -lW "$BUSYBOX" | grep -q "Requesting program interpreter" || die "$BUSYBOX is not static (install busybox-static)"
@@ -23,7 +25,7 @@ UINTR_TEST=${5:?}
 stage "initramfs"
 ROOT="$OUT.d"
 rm -rf "$ROOT"
-mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,tmp,lib,images,stages,guest}
+mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,tmp,run,lib,images,stages,guest}
 cp "$BUSYBOX" "$ROOT/bin/busybox"
 # Applet links made here, not with `busybox --install` at boot: no guest time spent.
 for applet in $("$BUSYBOX" --list); do
@@ -36,7 +38,8 @@ cp "$HERE"/stages/*.sh "$ROOT/stages/" 2>/dev/null || true
 cp "$CRTOS_KO" "$ROOT/lib/crtos.ko"
 cp "$CRTOSCTL" "$ROOT/bin/crtosctl"
 cp "$UINTR_TEST" "$ROOT/bin/uintr-test"
-chmod 755 "$ROOT/init" "$ROOT/guest/tests.sh" "$ROOT/bin/crtosctl" "$ROOT/bin/uintr-test"
+cp "$CRTOSD" "$ROOT/bin/crtosd"
+chmod 755 "$ROOT/init" "$ROOT/guest/tests.sh" "$ROOT/bin/crtosctl" "$ROOT/bin/uintr-test" "$ROOT/bin/crtosd"
 
 # Test images for the driver's checks, one per way an image can be broken.
 for c in none magic version header-size image-size entry percpu too-big checksum flags truncated; do

@@ -10,7 +10,9 @@ stage "format"
 cargo fmt -p crtosd --check
 rustfmt --edition 2021 --check solutions/lab3/daemon_dispatch.rs labs/lab3/daemon_dispatch.rs
 
-stage "unit tests, and forwarding over a memfd mapped twice (the solution)"
+stage "unit tests, forwarding over a memfd mapped twice, crtosctl run end to end (the solution)"
+# tests/launch.rs runs the real crtosctl, found next to crtosd in target/debug.
+cargo build -q -p crtos-ctl
 cargo test -q -p crtosd
 
 stage "lab 3 skeleton fails the dispatch tests, naming what is missing"

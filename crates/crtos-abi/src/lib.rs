@@ -16,6 +16,7 @@ pub mod exit_reason;
 pub mod forwarding;
 pub mod hypercall;
 pub mod image;
+pub mod ioctl;
 pub mod memory_map;
 pub mod power_off;
 pub mod reject;

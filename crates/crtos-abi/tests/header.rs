@@ -455,3 +455,44 @@ fn the_header_compiles_in_user_space() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn ioctl_numbers_agree() {
+    // The C preprocessor computes _IOWR & co. with the header's own struct sizes: a C
+    // program prints every request, and each must be crtos_abi::ioctl's number.
+    let dir = std::env::temp_dir().join(format!("crtos-ioctl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("ioctls.c");
+    let prints: String = crtos_abi::ioctl::IOCTLS
+        .iter()
+        .map(|(name, _)| format!("printf(\"{name} %lu\\n\", (unsigned long){name});\n"))
+        .collect();
+    std::fs::write(
+        &source,
+        format!(
+            "#include <stdio.h>\n#include \"crtos.h\"\nint main(void) {{\n{prints}return 0; }}\n"
+        ),
+    )
+    .unwrap();
+    let include = concat!(env!("CARGO_MANIFEST_DIR"), "/../../driver/include");
+    let binary = dir.join("ioctls");
+    let built = std::process::Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Werror", "-I", include, "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .output()
+        .expect("a C compiler (`cc`, installed by `make setup`) checks crtos.h");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let printed = std::process::Command::new(&binary).output().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let printed = String::from_utf8(printed.stdout).unwrap();
+    let expected: String = crtos_abi::ioctl::IOCTLS
+        .iter()
+        .map(|(name, number)| format!("{name} {number}\n"))
+        .collect();
+    assert_eq!(printed, expected);
+}

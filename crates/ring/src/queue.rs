@@ -114,6 +114,14 @@ impl<'a> Consumer<'a> {
         self.mask + 1
     }
 
+    /// Whether the producer has published nothing we have not taken: a look at its
+    /// tail without taking anything, for a consumer about to sleep (check-after-arm).
+    /// An impossible tail counts as "not empty": the next `pop` reports it.
+    pub fn is_empty(&self) -> bool {
+        // Acquire, as in `pop`: what we see published here, `pop` will find.
+        self.head == self.tail_cache && self.indices.tail.0.load(Ordering::Acquire) == self.head
+    }
+
     /// Copies out the slot for counter value `index`.
     ///
     /// # Safety

@@ -96,6 +96,12 @@ impl<'a> Server<'a> {
         })
     }
 
+    /// Whether a request (valid or not) is waiting, without taking it: the daemon's
+    /// last look at the queue after it said it is about to sleep.
+    pub fn has_request(&self) -> bool {
+        !self.requests.is_empty()
+    }
+
     /// Copies up to `out.len()` bytes of the request's payload into `out`; returns how
     /// many.
     pub fn read_payload(&self, request: &Request, out: &mut [u8]) -> Result<usize, RingError> {

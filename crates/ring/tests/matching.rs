@@ -113,6 +113,25 @@ fn request_and_response_round_trip_with_payload() {
 }
 
 #[test]
+fn has_request_looks_without_taking() {
+    let mut region = HeapRegion::new(RingConfig {
+        capacity: 4,
+        payload_slot_size: 64,
+    })
+    .unwrap();
+    let mut shared = region.attach().unwrap();
+    let (mut client, mut server) = shared.split().unwrap();
+    assert!(!server.has_request());
+    let id = client.submit(Call::syscall(1, 3, [1; 6]), b"").unwrap();
+    assert!(server.has_request());
+    assert!(server.has_request(), "looking takes nothing");
+    let request = server.next_request().unwrap();
+    assert_eq!(request.id, id.0);
+    assert!(!server.has_request());
+    assert_eq!(server.next_request(), Err(RingError::Empty));
+}
+
+#[test]
 fn client_is_full_at_capacity_requests_in_flight() {
     let mut region = HeapRegion::new(RingConfig {
         capacity: 2,

@@ -11,6 +11,7 @@ mod device;
 mod explain;
 mod image;
 mod shared;
+mod run;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -105,6 +106,9 @@ enum Command {
     /// In-guest tests: the daemon's ioctls and reads one step at a time (daemon_file.rs).
     #[command(hide = true)]
     DaemonFile { steps: Vec<String> },
+    /// Start PROGRAM as an RTOS task through crtosd (lab 3) and wait for it; exits
+    /// with its status (127/126 if it cannot be started, 1 if crtosd is not there).
+    Run(run::RunArgs),
 }
 
 fn open_device() -> Result<Device, String> {
@@ -268,6 +272,8 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Exits => print_exits(&open_device()?)?,
         Command::Shared => shared::print_control_page(&open_device()?)?,
         Command::DaemonFile { steps } => daemon_file::run(&steps)?,
+        // Its exit status is the task's, not 0 or 1: handled in `main`.
+        Command::Run(_) => unreachable!("`main` runs `crtosctl run` itself"),
         Command::UserVmcall { nr } => {
             let ret = cpu::user_vmcall(nr)?;
             println!("user-mode vmcall {nr}: {ret}{}", errno_suffix(ret));
@@ -316,7 +322,11 @@ fn parse_number(s: &str) -> Result<u64, String> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    if let Command::Run(args) = &cli.command {
+        return run::run(args);
+    }
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("crtosctl: {message}");

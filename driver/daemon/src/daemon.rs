@@ -2,14 +2,19 @@
 
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use rustix::io::Errno;
 use syscall_ring::{Opcode, Request, RingError, Server};
 
 use crate::calls::{self, ForwardedCall, Reply};
 use crate::log_limit::RateLimitedLog;
+use crate::notifier::Wake;
 use crate::refusal::{CallError, CallResult};
-use crate::{Jail, Notifier, Refusal, Shadow, Shadows, Stats};
+use crate::{Jail, Launcher, Launches, Notifier, Refusal, Shadow, Shadows, Stats};
+
+/// How often a busy daemon looks at the launch socket.
+const LAUNCH_CHECK_PERIOD: Duration = Duration::from_millis(1);
 
 /// A response the response queue had no room for, kept until it has (its bytes stay
 /// in `Daemon::reply`: no request is taken meanwhile).
@@ -24,9 +29,14 @@ pub struct Daemon<'r> {
     server: Server<'r>,
     jail: Jail,
     shadows: Shadows,
-    /// What a new task's fds 0, 1, 2 are duplicated from: the daemon's own stdio, or
-    /// (later) the terminal `crtosctl run` passes.
+    /// What a run-list task's fds 0, 1, 2 are duplicated from: the daemon's own stdio
+    /// (a launched task gets the ones `crtosctl run` sent).
     stdio: [OwnedFd; 3],
+    /// The launch socket and mailbox, if this daemon takes launches.
+    launcher: Option<Launcher<'r>>,
+    launches: Launches,
+    /// When the launcher last looked at its socket.
+    launch_checked: Instant,
     stats: Stats,
     log: RateLimitedLog,
     /// The request's payload, copied out of shared memory before use.
@@ -43,12 +53,21 @@ impl<'r> Daemon<'r> {
             jail,
             shadows: Shadows::default(),
             stdio,
+            launcher: None,
+            launches: Launches::default(),
+            launch_checked: Instant::now(),
             stats: Stats::default(),
             log: RateLimitedLog::default(),
             input: vec![0; slot_size as usize],
             reply: Reply::new(slot_size as usize),
             unsent: None,
         }
+    }
+
+    /// Takes `crtosctl run` launches from `launcher` while serving.
+    pub fn with_launcher(mut self, launcher: Launcher<'r>) -> Self {
+        self.launcher = Some(launcher);
+        self
     }
 
     pub fn stats(&self) -> &Stats {
@@ -60,10 +79,11 @@ impl<'r> Daemon<'r> {
     }
 
     // ANCHOR: serve
-    /// Serves until `stop` is set: drain, and wait only when a drain found nothing.
-    /// Draining after every wake-up, before the next wait, is what makes a lost
-    /// wake-up impossible: work posted during a drain is seen by the next drain.
-    /// `after_work` sees the counters after each drain that found work.
+    /// Serves until `stop` is set: drain, serve the launch socket, and wait only when
+    /// neither found anything. Draining after every wake-up, before the next wait, is
+    /// what makes a lost wake-up impossible: work posted during a drain is seen by the
+    /// next drain (and the notifier's own last look covers the time before it sleeps).
+    /// `after_work` sees the counters after each round that found work.
     pub fn serve(
         &mut self,
         notifier: &mut impl Notifier,
@@ -71,12 +91,44 @@ impl<'r> Daemon<'r> {
         mut after_work: impl FnMut(&Stats),
     ) {
         while !stop.load(Ordering::Relaxed) {
-            if self.drain() > 0 {
+            let took = self.drain();
+            if took > 0 {
+                notifier.responded();
+            }
+            let launched = self.serve_launches(took > 0, notifier);
+            if took > 0 || launched {
                 notifier.found_work();
                 after_work(&self.stats);
             } else {
-                notifier.wait();
+                let wake = self.wake_sources();
+                notifier.wait(&self.server, &wake);
             }
+        }
+    }
+
+    /// One round of the launch socket and mailbox; whether anything happened. While
+    /// the ring is busy, only every `LAUNCH_CHECK_PERIOD`: an `accept` per drained
+    /// batch would add a system call to every batch.
+    fn serve_launches(&mut self, ring_busy: bool, notifier: &mut impl Notifier) -> bool {
+        let Some(launcher) = &mut self.launcher else {
+            return false;
+        };
+        if ring_busy && self.launch_checked.elapsed() < LAUNCH_CHECK_PERIOD {
+            return false;
+        }
+        self.launch_checked = Instant::now();
+        launcher.service(&mut self.launches, &mut self.stats, notifier)
+    }
+
+    /// What besides the ring ends a wait: the launch socket, and the time to look
+    /// for the RTOS's answer to a posted launch.
+    fn wake_sources(&self) -> Wake<'_> {
+        match &self.launcher {
+            Some(launcher) => Wake {
+                fds: launcher.wake_fds().collect(),
+                timeout: launcher.wake_timeout(),
+            },
+            None => Wake::default(),
         }
     }
 
@@ -112,7 +164,7 @@ impl<'r> Daemon<'r> {
     fn handle(&mut self, request: Request) {
         self.reply.clear();
         let result = match request.call.opcode {
-            Opcode::TaskStart => self.start_task(request.call.task),
+            Opcode::TaskStart => self.start_task(request.call.task, request.call.args[0] as u32),
             Opcode::Syscall => self.syscall(&request),
         };
         let ret = match result {
@@ -161,18 +213,23 @@ impl<'r> Daemon<'r> {
     }
 
     // ANCHOR: task_start
-    /// `TaskStart`: a new shadow whose fds 0, 1, 2 are copies of the daemon's stdio.
-    fn start_task(&mut self, task: u32) -> CallResult {
-        // `try_clone` is `dup` with `O_CLOEXEC`.
-        let dup = |fd: &OwnedFd| {
-            fd.try_clone()
-                .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))
+    /// `TaskStart(task, launch)`: a new shadow whose fds 0, 1, 2 are the ones
+    /// `crtosctl run` sent for `launch`, or copies of the daemon's stdio (launch 0: a
+    /// task of the RTOS's run list).
+    fn start_task(&mut self, task: u32, launch: u32) -> CallResult {
+        let launched = match launch {
+            0 => None,
+            launch => self.launches.task_started(task, launch),
         };
-        let stdio = [
-            dup(&self.stdio[0])?,
-            dup(&self.stdio[1])?,
-            dup(&self.stdio[2])?,
-        ];
+        if launch != 0 && launched.is_none() {
+            self.log.log(format_args!(
+                "task {task}: launch {launch} has no client (it timed out?): the daemon's stdio"
+            ));
+        }
+        let stdio = match launched {
+            Some(stdio) => stdio,
+            None => self.own_stdio()?,
+        };
         let shadow = Shadow::new(&self.jail, stdio)?;
         self.shadows.start(task, shadow)?;
         self.stats.tasks_started += 1;
@@ -180,12 +237,28 @@ impl<'r> Daemon<'r> {
     }
     // ANCHOR_END: task_start
 
+    /// Copies of the daemon's stdio (`try_clone` is `dup` with `O_CLOEXEC`).
+    fn own_stdio(&self) -> Result<[OwnedFd; 3], Errno> {
+        let dup = |fd: &OwnedFd| {
+            fd.try_clone()
+                .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))
+        };
+        Ok([
+            dup(&self.stdio[0])?,
+            dup(&self.stdio[1])?,
+            dup(&self.stdio[2])?,
+        ])
+    }
+
     fn syscall(&mut self, request: &Request) -> CallResult {
         let call = &request.call;
         let nr = i64::from(call.nr);
         if nr == libc::SYS_exit || nr == libc::SYS_exit_group {
-            // Dual-side: the task is gone on the RTOS; its shadow goes too.
-            self.shadows.exit(call.task, call.args[0] as i32)?;
+            // Dual-side: the task is gone on the RTOS; its shadow goes too, and the
+            // `crtosctl run` that launched it (if any) gets the status.
+            let status = call.args[0] as i32;
+            self.shadows.exit(call.task, status)?;
+            self.launches.task_exited(call.task, status);
             self.stats.tasks_exited += 1;
             return Ok(0);
         }

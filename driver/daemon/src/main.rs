@@ -1,46 +1,70 @@
-//! `crtosd`: serves the system calls RTOS tasks forward to Linux.
+//! `crtosd`: serves the system calls RTOS tasks forward to Linux, and starts the
+//! programs `crtosctl run` hands it as RTOS tasks.
 //!
-//!     crtosd --root DIR [--region FILE] [--status-file FILE]
+//!     crtosd --root DIR [--notify poll|ipi] [--socket PATH] [--status-file FILE]
+//!     crtosd --root DIR --region FILE ...        (no driver: tests, simulations)
 //!
-//! Production maps `/dev/crtos`; tests and simulations pass `--region` with a file
-//! the "RTOS" side maps too. It runs until killed (SIGINT/SIGTERM).
+//! Production opens `/dev/crtos`, attaches as the daemon (CRTOS_DAEMON_ATTACH: a new
+//! generation) and maps the shared region; the open file is its life line (the
+//! driver sees the daemon die when it closes). It runs until killed.
 
-use std::os::fd::OwnedFd;
+use std::fs::File;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use crtosd::{Daemon, Jail, PollNotifier, RegionMapping};
-use syscall_ring::{RingError, SharedRegion};
+use crtos_abi::forwarding::NotifyMode;
+use crtos_abi::ioctl::{AttachArg, IOCTL_DAEMON_ATTACH};
+use crtosd::launch_protocol::DEFAULT_SOCKET;
+use crtosd::{Control, Daemon, IpiNotifier, Jail, Launcher, Notifier, PollNotifier, RegionMapping};
+use syscall_ring::SharedRegion;
 
 /// The driver's device: `mmap` of it, from offset 0, is the shared region.
 const DEVICE: &str = "/dev/crtos";
-/// How often to look again for a ring the RTOS has not laid out yet.
+/// How often to look again for the ring of our generation.
 const ATTACH_RETRY: Duration = Duration::from_millis(100);
+/// How often to say we are still waiting for it.
+const ATTACH_PROGRESS: Duration = Duration::from_secs(10);
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Notify {
-    /// Poll the ring with a bounded back-off (the driver's wake-up comes with lab 3's
-    /// integration; lab 4 adds user interrupts).
+    /// Both sides poll the ring (the daemon with a bounded back-off).
     Poll,
+    /// Sleep in the driver, woken by the RTOS's IPI; wake the RTOS through the driver.
+    Ipi,
+}
+
+impl Notify {
+    fn mode(self) -> NotifyMode {
+        match self {
+            Notify::Poll => NotifyMode::Poll,
+            Notify::Ipi => NotifyMode::Ipi,
+        }
+    }
 }
 
 /// Serves the system calls that RTOS tasks forward to Linux, each task in its own
-/// shadow context jailed under --root.
+/// shadow context jailed under --root, and starts `crtosctl run` programs.
 #[derive(Parser)]
 #[command(name = "crtosd", version)]
 struct Cli {
     /// The directory RTOS tasks see as `/`.
     #[arg(long)]
     root: PathBuf,
-    /// Map this file instead of /dev/crtos (tests, simulations).
+    /// Map this file (a whole shared region) instead of /dev/crtos: no driver, so the
+    /// daemon's generation is the control page's `daemon_generation` as the simulated
+    /// driver left it (tests, simulations).
     #[arg(long)]
     region: Option<PathBuf>,
-    /// How to wait when the ring is empty.
+    /// How to wait when the ring is empty, and how to wake the RTOS.
     #[arg(long, value_enum, default_value_t = Notify::Poll)]
     notify: Notify,
+    /// The Unix socket `crtosctl run` connects to.
+    #[arg(long, default_value = DEFAULT_SOCKET)]
+    socket: PathBuf,
     /// Rewrite this file with the counters (one line of key=value) when they change.
     #[arg(long)]
     status_file: Option<PathBuf>,
@@ -59,18 +83,52 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> Result<(), String> {
     let jail = Jail::new(&cli.root).map_err(|e| format!("--root {}: {e}", cli.root.display()))?;
-    let mut mapping = map_region(cli.region.as_deref())?;
-    let mut region = attach(&mut mapping)?;
+    // The device stays open for the daemon's whole life: closing it is how the
+    // driver learns the daemon is gone.
+    let (device, mut mapping) = open_region(cli)?;
+    let mut parts = mapping
+        .shared_parts()
+        .map_err(|e| format!("shared region: {e}"))?;
+    let control = parts.control;
+    if !control.page().is_valid() {
+        return Err("the shared region has no valid control page (driver not loaded?)".into());
+    }
+    let generation = match &device {
+        Some(device) => attach(device, cli.notify.mode())?,
+        None => match control.page().daemon_generation.load(Ordering::Acquire) {
+            0 => return Err("--region: no daemon_generation in the control page (the simulated driver attaches first)".into()),
+            generation => generation,
+        },
+    };
+    eprintln!(
+        "crtosd: attached as generation {generation}, notify {}",
+        cli.notify.mode().name()
+    );
+    let mut region = wait_for_ring(control, &mut parts.ring, generation)?;
     let slot_size = region.layout().payload_slot_size;
     let server = region.server().map_err(|e| format!("ring: {e}"))?;
     let stdio = own_stdio().map_err(|e| format!("stdio: {e}"))?;
-    let mut daemon = Daemon::new(server, slot_size, jail, stdio);
-    eprintln!("crtosd: serving, root {}", cli.root.display());
-    let mut notifier = match cli.notify {
-        Notify::Poll => PollNotifier::default(),
-    };
+    let launcher = Launcher::bind(&cli.socket, control, parts.launch)
+        .map_err(|e| format!("--socket {}: {e}", cli.socket.display()))?;
+    let daemon = Daemon::new(server, slot_size, jail, stdio).with_launcher(launcher);
+    eprintln!(
+        "crtosd: serving generation {generation}, notify {}, root {}, socket {}",
+        cli.notify.mode().name(),
+        cli.root.display(),
+        cli.socket.display()
+    );
+    match (cli.notify, &device) {
+        (Notify::Ipi, Some(device)) => serve(daemon, IpiNotifier::new(device, control), cli),
+        (Notify::Ipi, None) => {
+            Err("--notify ipi needs the driver (/dev/crtos), not --region".into())
+        }
+        (Notify::Poll, _) => serve(daemon, PollNotifier::default(), cli),
+    }
+}
+
+/// Runs until killed: nothing sets `stop`.
+fn serve(mut daemon: Daemon, mut notifier: impl Notifier, cli: &Cli) -> Result<(), String> {
     let mut status_error = None;
-    // Runs until killed: nothing sets `stop`.
     daemon.serve(&mut notifier, &AtomicBool::new(false), |stats| {
         if let Some(path) = &cli.status_file {
             if let Err(error) = write_status(path, &stats.to_string()) {
@@ -81,28 +139,80 @@ fn run(cli: &Cli) -> Result<(), String> {
     status_error.map_or(Ok(()), Err)
 }
 
-fn map_region(region: Option<&Path>) -> Result<RegionMapping, String> {
-    let (path, len) = match region {
-        Some(path) => (path, None),
-        None => (Path::new(DEVICE), Some(crtos_abi::SHARED_SIZE as usize)),
+/// The device (production) or nothing (`--region`), and the region mapped.
+fn open_region(cli: &Cli) -> Result<(Option<File>, RegionMapping), String> {
+    let size = Some(crtos_abi::SHARED_SIZE as usize);
+    let (path, device) = match &cli.region {
+        Some(path) => (path.as_path(), None),
+        None => {
+            let device = File::options().read(true).write(true).open(DEVICE);
+            let device = device.map_err(|e| format!("{DEVICE}: {e} (is crtos.ko loaded?)"))?;
+            (Path::new(DEVICE), Some(device))
+        }
     };
-    RegionMapping::open(path, len).map_err(|e| format!("{}: {e}", path.display()))
+    let mapping = match &device {
+        Some(device) => RegionMapping::map(device, size),
+        None => RegionMapping::open(path, size),
+    };
+    let mapping = mapping.map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((device, mapping))
 }
 
-/// Waits until the RTOS has laid the ring out (the driver zeroes the region at load).
-fn attach(mapping: &mut RegionMapping) -> Result<SharedRegion<'_>, String> {
+/// `CRTOS_DAEMON_ATTACH`: this file becomes the daemon's; returns our generation.
+fn attach(device: &File, mode: NotifyMode) -> Result<u32, String> {
+    let mut arg = AttachArg {
+        notify_mode: mode.into(),
+        generation: 0,
+    };
+    // SAFETY: the request's size is `AttachArg`'s, which lives across the call.
+    let ret = unsafe {
+        libc::ioctl(
+            device.as_raw_fd(),
+            IOCTL_DAEMON_ATTACH as _,
+            &mut arg as *mut AttachArg,
+        )
+    };
+    if ret < 0 {
+        let error = std::io::Error::last_os_error();
+        let hint = match error.raw_os_error() {
+            Some(libc::EBUSY) => " (another crtosd is attached)",
+            _ => "",
+        };
+        return Err(format!("CRTOS_DAEMON_ATTACH: {error}{hint}"));
+    }
+    Ok(arg.generation)
+}
+
+/// Waits until the RTOS has laid the ring out for our generation (it does so when it
+/// sees a daemon alive with a generation it has not served), then attaches to it.
+fn wait_for_ring<'a>(
+    control: Control<'_>,
+    ring: &'a mut crtosd::mapping::RingArea<'_>,
+    generation: u32,
+) -> Result<SharedRegion<'a>, String> {
+    let started = Instant::now();
     let mut said = None;
-    while let Err(error) = mapping.attach().map(|_| ()) {
-        if said != Some(error) && error != RingError::BadMagic {
-            eprintln!("crtosd: waiting for the ring: {error}");
+    loop {
+        let current = control.ring_generation();
+        if current == generation {
+            break;
         }
-        said = Some(error);
+        let waited = started.elapsed();
+        if said.is_none_or(|at: Duration| waited >= at + ATTACH_PROGRESS) {
+            eprintln!(
+                "crtosd: waiting for the RTOS to lay out the ring for generation {generation} \
+                 (ring_generation {current}, {} s so far)",
+                waited.as_secs()
+            );
+            said = Some(waited);
+        }
         std::thread::sleep(ATTACH_RETRY);
     }
-    mapping.attach().map_err(|e| format!("ring: {e}"))
+    ring.attach()
+        .map_err(|e| format!("ring of generation {generation}: {e}"))
 }
 
-/// The daemon's own stdin, stdout, stderr, duplicated for each new task.
+/// The daemon's own stdin, stdout, stderr, duplicated for each run-list task.
 fn own_stdio() -> std::io::Result<[OwnedFd; 3]> {
     use std::os::fd::AsFd;
     Ok([

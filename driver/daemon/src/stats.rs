@@ -29,6 +29,10 @@ pub struct Stats {
     pub ring: [u64; RING_ERRORS.len() + 1],
     pub tasks_started: u64,
     pub tasks_exited: u64,
+    /// Launches posted to the RTOS (`crtosctl run`), and launches that started no
+    /// task (refused by the daemon or the RTOS, or unanswered).
+    pub launches: u64,
+    pub launches_failed: u64,
 }
 // ANCHOR_END: stats
 
@@ -74,6 +78,11 @@ impl fmt::Display for Stats {
             f,
             " tasks_started={} tasks_exited={}",
             self.tasks_started, self.tasks_exited
+        )?;
+        write!(
+            f,
+            " launches={} launches_failed={}",
+            self.launches, self.launches_failed
         )?;
         write!(f, " rejected={}", self.rejected())?;
         for (refusal, count) in Refusal::ALL.iter().zip(self.refused) {

@@ -1,14 +1,18 @@
-//! The `crtosd` binary itself, in its own process: `--region FILE` maps the file the
-//! test (playing the RTOS) laid the ring out in, so the two sides are two address
-//! spaces, as in production.
+//! The `crtosd` binary itself, in its own process: `--region FILE` maps the whole
+//! shared region the test (playing the driver and the RTOS) laid out, so the two sides
+//! are two address spaces, as in production. Here the RTOS side is driven by hand: a
+//! task of the run list (launch 0), whose fds 0, 1, 2 are the daemon's.
 
 mod support;
 
 use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use crtos_abi::forwarding::{RING_MAX_SIZE, RING_OFFSET};
 use crtosd::RegionMapping;
-use support::{c_path, Tree, CONFIG, TASK};
+use support::simulated::Machine;
+use support::{c_path, CONFIG, TASK};
 use syscall_ring::{Call, Client, RingError, SharedRegion};
 
 /// Waits for the next completion (the daemon runs in another process).
@@ -25,37 +29,37 @@ fn wait(client: &mut Client) -> i64 {
 
 #[test]
 fn the_daemon_binary_serves_a_region_file_and_writes_its_status() {
-    let tree = Tree::new();
-    let region_path = tree.dir.path().join("region");
-    let status_path = tree.dir.path().join("status");
-    let file = std::fs::File::create_new(&region_path).unwrap();
-    file.set_len(syscall_ring::RingLayout::new(CONFIG).unwrap().region_len as u64)
-        .unwrap();
-    let mapping = RegionMapping::map(
-        &std::fs::File::options()
-            .read(true)
-            .write(true)
-            .open(&region_path)
-            .unwrap(),
-        None,
-    )
-    .unwrap();
-    // SAFETY: the mapping outlives the region; the daemon is started after this.
-    let mut region =
-        unsafe { SharedRegion::init(mapping.as_ptr(), mapping.len(), CONFIG).unwrap() };
+    let machine = Machine::new();
+    let status_path = machine.dir.path().join("status");
+    let generation = machine.driver_attach();
+    let mapping = RegionMapping::open(&machine.region, None).unwrap();
+    // SAFETY: the ring area is inside the mapping, which outlives the region; the
+    // daemon attaches only once ring_generation says this ring is its own.
+    let mut region = unsafe {
+        let base = mapping.as_ptr().add(RING_OFFSET as usize);
+        SharedRegion::init(base, RING_MAX_SIZE as usize, CONFIG).unwrap()
+    };
     let mut client = region.client().unwrap();
 
     let mut daemon = Command::new(env!("CARGO_BIN_EXE_crtosd"))
         .arg("--root")
-        .arg(tree.jail())
+        .arg(machine.jail())
         .arg("--region")
-        .arg(&region_path)
+        .arg(&machine.region)
+        .arg("--socket")
+        .arg(machine.socket())
         .arg("--status-file")
         .arg(&status_path)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // The daemon waits for its ring; the request may be queued before it attaches.
+    std::thread::sleep(Duration::from_millis(50));
+    machine
+        .control()
+        .ring_generation
+        .store(generation, Ordering::Release);
     client.submit(Call::task_start(TASK, 0), b"").unwrap();
     assert_eq!(wait(&mut client), 0);
     let args = [
@@ -99,5 +103,5 @@ fn the_daemon_binary_serves_a_region_file_and_writes_its_status() {
         output.stdout, b"hello\n",
         "the task's fd 1 is the daemon's stdout"
     );
-    assert!(tree.jail().join("made-by-rtos").exists());
+    assert!(machine.jail().join("made-by-rtos").exists());
 }

@@ -13,6 +13,8 @@ use std::thread::ScopedJoinHandle;
 use crtosd::{Daemon, Jail, PollNotifier, RegionMapping, Stats};
 use syscall_ring::{Call, Client, RingConfig, RingLayout, SharedRegion, Status, Transfer};
 
+pub mod simulated;
+
 /// A small ring, so that tests cross many payload buffers and wrap the queues.
 pub const CONFIG: RingConfig = RingConfig {
     capacity: 8,
