@@ -3,15 +3,15 @@
 //! unmodified; what the RTOS does not serve returns `-ENOSYS` with a line naming the
 //! call. Each call's code sits with its kind: process, time, sched, memory, io.
 
-pub mod errno;
 mod io;
 mod memory;
-pub mod numbers;
 mod process;
 mod sched;
 mod time;
 
 use baremetal::interrupts::TrapFrame;
+pub use rtos::errno;
+pub use rtos::syscall_numbers as numbers;
 
 use self::errno::Errno;
 use self::numbers as nr;
