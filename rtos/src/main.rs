@@ -21,6 +21,7 @@ mod drivers;
 mod arch;
 mod bench;
 mod boot;
+mod forwarder;
 mod mm;
 mod programs;
 mod syscall;
@@ -34,8 +35,8 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 // ANCHOR: kernel_main
 /// The kernel main, the same for both ways in: checks the boot block, brings up the
-/// CPU, memory and timer, starts the programs it names, and schedules them until every
-/// one has ended.
+/// CPU, memory and timer (and, started by Linux, forwarding), starts the programs it
+/// names, and schedules them until every one has ended.
 pub fn kernel_main(boot: &'static BootBlock) -> ! {
     let mode = RunMode::from_raw(boot.run_mode)
         .unwrap_or_else(|| panic!("boot block: run mode {}", boot.run_mode));
@@ -64,6 +65,7 @@ pub fn kernel_main(boot: &'static BootBlock) -> ! {
     drivers::apic_timer::init(boot.local_apic_base);
     drivers::apic_timer::check_rate(options.nonce);
     bench::set_enabled(options.bench);
+    forwarder::init(boot, mode);
     task::start_all(&options);
     task::run()
 }
