@@ -114,7 +114,11 @@ mod tests {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
-                *byte = if state % 5 == 0 { 0 } else { state as u8 };
+                *byte = if state.is_multiple_of(5) {
+                    0
+                } else {
+                    state as u8
+                };
             }
             let _ = parse(&argv, (state >> 32) as u32 % 80, state as u32);
         }

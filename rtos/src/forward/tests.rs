@@ -1,12 +1,14 @@
 //! The packing of forwarded calls against the ring's real client and server over
 //! one region. Linux's side is a small stand-in (files in a map) that records what
 //! reached it; the task's memory is a byte array at a user address, with the checks
-//! the kernel's `AddressSpace` makes.
+//! the kernel's `AddressSpace` makes. (No dev-dependency with `std` features, not
+//! even the ring's own `HeapRegion` or the daemon library: features unify, and `std`
+//! among the kernel's dependencies clashes with crates/baremetal's panic handler.)
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use syscall_ring::{Client, HeapRegion, Request, RingConfig, RingError, Server, SharedRegion};
+use syscall_ring::{Client, Request, RingConfig, RingError, Server, SharedRegion};
 
 use super::call::{is_forwarded, ForwardedCall, UserMemory, STAT_SIZE};
 use crate::errno::Errno;
@@ -140,9 +142,12 @@ struct Bench {
 
 impl Bench {
     fn new() -> Self {
-        let region: &'static mut HeapRegion = Box::leak(Box::new(HeapRegion::new(CONFIG).unwrap()));
-        let (base, len) = (region.as_ptr(), region.len());
-        // SAFETY: the region lives for the test (leaked); one client, one server.
+        let len = syscall_ring::RingLayout::new(CONFIG).unwrap().region_len as usize;
+        let layout = std::alloc::Layout::from_size_align(len, syscall_ring::REGION_ALIGN).unwrap();
+        // SAFETY: a non-zero size; the region is never freed (it lives for the test).
+        let base = unsafe { std::alloc::alloc_zeroed(layout) };
+        // SAFETY: `len` bytes at `base`, aligned, for good; one client, one server.
+        unsafe { SharedRegion::init(base, len, CONFIG) }.unwrap();
         let client = unsafe { SharedRegion::attach(base, len) }
             .unwrap()
             .into_client()
