@@ -57,7 +57,10 @@ pub const FORWARD_WATCH_MS: u64 = 10;
 /// Marks a frame built by the `syscall` entry (not a hardware vector).
 pub const SYSCALL_FRAME_MARK: u64 = 0x100;
 
-/// Kernel stacks: one for system calls, one for the idle loop (interrupts use the
-/// IST stacks of crates/baremetal).
+/// Kernel stacks: one for system calls, one for the idle loop, one for the
+/// forwarder's work (interrupts use the IST stacks of crates/baremetal).
 pub const SYSCALL_STACK_SIZE: usize = 32 << 10;
 pub const IDLE_STACK_SIZE: usize = 8 << 10;
+/// The forwarder's work (laying the ring out, loading a launched program) runs on a
+/// stack of its own, larger than an interrupt's (see arch/service_stack.rs).
+pub const SERVICE_STACK_SIZE: usize = 64 << 10;

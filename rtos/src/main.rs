@@ -65,7 +65,7 @@ pub fn kernel_main(boot: &'static BootBlock) -> ! {
     drivers::apic_timer::init(boot.local_apic_base);
     drivers::apic_timer::check_rate(options.nonce);
     bench::set_enabled(options.bench);
-    forwarder::init(boot, mode);
+    forwarder::init(boot, mode, options.nonce);
     task::start_all(&options);
     task::run()
 }

@@ -61,7 +61,7 @@ static FORWARDER: Mutex<Option<Forwarder>> = Mutex::new(None);
 /// Turns forwarding on if Linux started the RTOS and the driver initialised the
 /// control page: installs the notification vector and publishes it with this CPU's
 /// APIC ID. The ring is laid out when a daemon attaches (`service`).
-pub fn init(boot: &'static BootBlock, mode: RunMode) {
+pub fn init(boot: &'static BootBlock, mode: RunMode, nonce: &str) {
     if mode != RunMode::Started {
         return;
     }
@@ -69,7 +69,7 @@ pub fn init(boot: &'static BootBlock, mode: RunMode) {
         Ok(page) => page,
         Err(magic) => {
             kprintln!(
-                "rtos: forwarding off: no control page at {:#x} (magic {magic:02x?})",
+                "rtos: forwarding off: no control page at {:#x} (magic {magic:02x?}) nonce={nonce}",
                 boot.shared_base
             );
             return;
@@ -89,7 +89,7 @@ pub fn init(boot: &'static BootBlock, mode: RunMode) {
         launch_done: control.launch_done_seq.load(Ordering::Relaxed),
     });
     kprintln!(
-        "rtos: forwarding ready vector={FORWARD_NOTIFY_VECTOR:#x} apic_id={} shared={:#x}",
+        "rtos: forwarding ready vector={FORWARD_NOTIFY_VECTOR:#x} apic_id={} shared={:#x} nonce={nonce}",
         boot.apic_id,
         boot.shared_base
     );
@@ -137,17 +137,25 @@ pub fn service(sched: &mut Scheduler) {
     let Some(fw) = guard.as_mut() else {
         return;
     };
-    fw.control.rtos_waiting.store(0, Ordering::Relaxed);
-    fw.follow_daemon(sched);
-    fw.take_answers(sched);
-    fw.take_launch(sched);
-    // The watch: calls in flight must fail within 100 ms of the daemon's death even
-    // if no notification comes; a busy task must not hide answers or launches from
-    // us for longer; and with no daemon, the idle loop halts and the watch looks.
-    let busy = fw.ring.as_ref().is_none_or(|r| r.in_flight() > 0) || !sched.is_empty();
-    sched.set_watch(busy.then(|| fw.next_watch()), false);
+    // Off the interrupt stack: see arch/service_stack.rs.
+    crate::arch::service_stack::run(|| fw.serve(sched));
 }
 // ANCHOR_END: service
+
+impl Forwarder {
+    fn serve(&mut self, sched: &mut Scheduler) {
+        let fw = self;
+        fw.control.rtos_waiting.store(0, Ordering::Relaxed);
+        fw.follow_daemon(sched);
+        fw.take_answers(sched);
+        fw.take_launch(sched);
+        // The watch: calls in flight must fail within 100 ms of the daemon's death even
+        // if no notification comes; a busy task must not hide answers or launches from
+        // us for longer; and with no daemon, the idle loop halts and the watch looks.
+        let busy = fw.ring.as_ref().is_none_or(|r| r.in_flight() > 0) || !sched.is_empty();
+        sched.set_watch(busy.then(|| fw.next_watch()), false);
+    }
+}
 
 /// A task ended: if it was launched, the daemon closes its shadow (fire-and-forget
 /// `exit_group(status)`, the answer is taken with no one waiting).
