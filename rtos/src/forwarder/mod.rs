@@ -234,7 +234,16 @@ impl Forwarder {
             );
         }
         if let Change::Attached { generation } = change {
-            match Ring::lay_out(self.boot) {
+            // A ring laid out for this very daemon by an earlier run of the RTOS (the
+            // link knows no daemon yet): take it over rather than lay it out under it.
+            let earlier = self.link.serving().is_none()
+                && self.control.ring_generation.load(Ordering::Relaxed) == generation;
+            let ring = if earlier {
+                Ring::take_over(self.boot)
+            } else {
+                Ring::lay_out(self.boot)
+            };
+            match ring {
                 Ok(ring) => self.ring = Some(ring),
                 Err(error) => {
                     kprintln!("rtos: forward: cannot lay the ring out: {error}");
@@ -245,8 +254,9 @@ impl Forwarder {
                 .ring_generation
                 .store(generation, Ordering::Release);
             let mode = control::notify_mode(self.control).map_or("?", NotifyMode::name);
+            let how = if earlier { "taken over" } else { "laid out" };
             kprintln!(
-                "rtos: forward: ring laid out for daemon generation {generation} mode={mode} nonce={}",
+                "rtos: forward: ring {how} for daemon generation {generation} mode={mode} nonce={}",
                 task::nonce()
             );
         }

@@ -26,16 +26,38 @@ pub struct Ring {
     pub reply: Vec<u8>,
 }
 
+/// Where the ring starts, in the kernel's map of the shared region.
+fn base(boot: &BootBlock) -> *mut u8 {
+    phys_to_virt(PhysAddr::new(boot.shared_base + RING_OFFSET))
+}
+
 impl Ring {
     // ANCHOR: lay_out
     /// Lays the ring out afresh at RING_OFFSET of the shared region (empty queues,
     /// header last), with the default configuration both sides agree on.
     pub fn lay_out(boot: &BootBlock) -> Result<Ring, RingError> {
-        let base = phys_to_virt(PhysAddr::new(boot.shared_base + RING_OFFSET));
         // SAFETY: the region is mapped for good, and nobody uses this part of it until
         // `ring_generation` says it is laid out; the old client is dropped already.
-        let region =
-            unsafe { SharedRegion::init(base, RING_MAX_SIZE as usize, RingConfig::default()) }?;
+        let region = unsafe {
+            SharedRegion::init(base(boot), RING_MAX_SIZE as usize, RingConfig::default())
+        }?;
+        Ring::new(region)
+    }
+    // ANCHOR_END: lay_out
+
+    /// Takes over the ring an earlier run of the RTOS laid out for the daemon that is
+    /// still attached (Linux stopped and restarted the RTOS under it): laying it out
+    /// again would move the queues' indices under the daemon's feet, and the daemon
+    /// has no reason to look again (`ring_generation` is its own). The queues carry
+    /// on where they are; answers to the earlier run's requests match nothing and are
+    /// rejected.
+    pub fn take_over(boot: &BootBlock) -> Result<Ring, RingError> {
+        // SAFETY: as in `lay_out`; the header is validated before use.
+        let region = unsafe { SharedRegion::attach(base(boot), RING_MAX_SIZE as usize) }?;
+        Ring::new(region)
+    }
+
+    fn new(region: SharedRegion<'static>) -> Result<Ring, RingError> {
         let client = region.into_client()?;
         let slot = client.payload_slot_size() as usize;
         Ok(Ring {
@@ -45,7 +67,6 @@ impl Ring {
             reply: vec![0; slot],
         })
     }
-    // ANCHOR_END: lay_out
 
     /// Pushes one request; `waiter` will get its answer.
     pub fn submit(
