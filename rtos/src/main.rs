@@ -75,12 +75,10 @@ pub fn kernel_main(boot: &'static BootBlock) -> ! {
 /// or halt this CPU (started: the hypervisor and Linux go on).
 pub fn finish(code: u32) -> ! {
     bench::report();
-    drivers::console::flush();
-    match boot::run_mode() {
-        RunMode::Standalone => baremetal::exit(code),
-        RunMode::Started => {
-            kprintln!("rtos: halting this CPU (exit code {code}); Linux goes on");
-            baremetal::exit(code)
-        }
+    if boot::run_mode() == RunMode::Started {
+        kprintln!("rtos: halting this CPU (exit code {code}); Linux goes on");
     }
+    // After the last line: the console is buffered.
+    drivers::console::flush();
+    baremetal::exit(code)
 }
