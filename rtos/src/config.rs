@@ -3,7 +3,9 @@
 /// Page size (4 KiB pages for user memory; the kernel's range uses 2 MiB pages).
 pub const PAGE_SIZE: u64 = 4096;
 /// The kernel's heap (task structures, queues), in the kernel's .bss.
-pub const HEAP_SIZE: usize = 2 << 20;
+/// Room for a launched program's image too: it is copied out of the launch area
+/// (at most LAUNCH_MAX_SIZE, 2 MiB) before the loader reads it.
+pub const HEAP_SIZE: usize = 6 << 20;
 
 /// Where the kernel runs: KERNEL_HIGH + its physical address, in the top 2 GiB of the
 /// address space (the "kernel" code model's range; rtos/kernel.ld links it there). The
@@ -35,15 +37,30 @@ pub const PRIO_MIN: u8 = 1;
 pub const PRIO_MAX: u8 = 99;
 /// The priority of a `run=` word without `@prio`.
 pub const PRIO_DEFAULT: u8 = 10;
+/// The priority of a task `crtosctl run` launches: the run list's default, so it
+/// neither preempts nor starves the run list's tasks of default priority.
+pub const LAUNCH_PRIO: u8 = PRIO_DEFAULT;
 /// How many tasks the command line may start.
 pub const MAX_TASKS: usize = 16;
 
 /// Interrupt vectors of the RTOS (external interrupts start at 32).
 pub const TIMER_VECTOR: u8 = 0x30;
+/// Linux's notifications (lab 3): published as `ControlPage::rtos_vector`.
+pub const FORWARD_NOTIFY_VECTOR: u8 = 0x31;
+/// The idle loop's `int` into the kernel when it finds forwarding work (software
+/// only: no device or IPI uses it, so it needs no EOI).
+pub const FORWARD_SERVICE_VECTOR: u8 = 0x32;
+/// While the forwarder waits on the daemon, it looks at the ring and the control page
+/// at least this often, notification or not (the contract's bound for failing the
+/// calls of a dead daemon is 100 ms).
+pub const FORWARD_WATCH_MS: u64 = 10;
 /// Marks a frame built by the `syscall` entry (not a hardware vector).
 pub const SYSCALL_FRAME_MARK: u64 = 0x100;
 
-/// Kernel stacks: one for system calls, one for the idle loop (interrupts use the
-/// IST stacks of crates/baremetal).
+/// Kernel stacks: one for system calls, one for the idle loop, one for the
+/// forwarder's work (interrupts use the IST stacks of crates/baremetal).
 pub const SYSCALL_STACK_SIZE: usize = 32 << 10;
 pub const IDLE_STACK_SIZE: usize = 8 << 10;
+/// The forwarder's work (laying the ring out, loading a launched program) runs on a
+/// stack of its own, larger than an interrupt's (see arch/service_stack.rs).
+pub const SERVICE_STACK_SIZE: usize = 64 << 10;

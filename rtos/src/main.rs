@@ -21,6 +21,7 @@ mod drivers;
 mod arch;
 mod bench;
 mod boot;
+mod forwarder;
 mod mm;
 mod programs;
 mod syscall;
@@ -34,8 +35,8 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 // ANCHOR: kernel_main
 /// The kernel main, the same for both ways in: checks the boot block, brings up the
-/// CPU, memory and timer, starts the programs it names, and schedules them until every
-/// one has ended.
+/// CPU, memory and timer (and, started by Linux, forwarding), starts the programs it
+/// names, and schedules them until every one has ended.
 pub fn kernel_main(boot: &'static BootBlock) -> ! {
     let mode = RunMode::from_raw(boot.run_mode)
         .unwrap_or_else(|| panic!("boot block: run mode {}", boot.run_mode));
@@ -64,6 +65,7 @@ pub fn kernel_main(boot: &'static BootBlock) -> ! {
     drivers::apic_timer::init(boot.local_apic_base);
     drivers::apic_timer::check_rate(options.nonce);
     bench::set_enabled(options.bench);
+    forwarder::init(boot, mode, options.nonce);
     task::start_all(&options);
     task::run()
 }
@@ -73,12 +75,10 @@ pub fn kernel_main(boot: &'static BootBlock) -> ! {
 /// or halt this CPU (started: the hypervisor and Linux go on).
 pub fn finish(code: u32) -> ! {
     bench::report();
-    drivers::console::flush();
-    match boot::run_mode() {
-        RunMode::Standalone => baremetal::exit(code),
-        RunMode::Started => {
-            kprintln!("rtos: halting this CPU (exit code {code}); Linux goes on");
-            baremetal::exit(code)
-        }
+    if boot::run_mode() == RunMode::Started {
+        kprintln!("rtos: halting this CPU (exit code {code}); Linux goes on");
     }
+    // After the last line: the console is buffered.
+    drivers::console::flush();
+    baremetal::exit(code)
 }

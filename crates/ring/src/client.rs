@@ -50,6 +50,12 @@ impl<'a> Client<'a> {
         self.layout.payload_slot_size
     }
 
+    /// Whether a response waits in the response queue (an idle loop's look before it
+    /// sleeps; [`Client::poll`] takes it).
+    pub fn response_waiting(&self) -> bool {
+        !self.responses.is_empty()
+    }
+
     /// Requests submitted and not yet completed.
     pub fn in_flight(&self) -> u32 {
         self.pending.in_flight()

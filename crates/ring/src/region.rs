@@ -150,6 +150,14 @@ impl<'m> SharedRegion<'m> {
         unsafe { self.make_client() }
     }
 
+    /// The RTOS end, kept for as long as the mapping lives: consumes the region, so no
+    /// second end can be made from this mapping (a kernel that maps the region for good
+    /// keeps its client in a static).
+    pub fn into_client(self) -> Result<Client<'m>, RingError> {
+        // SAFETY: `self` is consumed: this is the only end made from this mapping.
+        unsafe { self.make_client() }
+    }
+
     /// The Linux daemon end: consumes requests, produces responses.
     pub fn server(&mut self) -> Result<Server<'_>, RingError> {
         // SAFETY: as for `client`.

@@ -77,11 +77,12 @@ static mut IDLE_STACK: IdleStack = IdleStack([0; IDLE_STACK_SIZE]);
 
 // ANCHOR: idle_loop
 /// What runs when no task is ready, in ring 0 with interrupts on: send the console's
-/// buffered output, then wait for the next interrupt.
+/// buffered output, then wait for the next interrupt (or, when the RTOS forwards, for
+/// the daemon: `forwarder::wait_for_work`).
 extern "C" fn idle_loop() -> ! {
     loop {
         if !crate::drivers::console::send_pending_byte() {
-            x86_64::instructions::interrupts::enable_and_hlt();
+            crate::forwarder::wait_for_work();
         }
     }
 }

@@ -3,6 +3,7 @@
 //! user segments too); this module adds what user tasks need.
 
 pub mod context;
+pub mod service_stack;
 pub mod syscall_entry;
 pub mod trap;
 

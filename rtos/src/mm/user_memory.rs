@@ -36,3 +36,16 @@ pub fn write<T: Copy>(space: &AddressSpace, addr: u64, value: T) -> Result<(), E
     unsafe { (addr as *mut T).write_unaligned(value) };
     Ok(())
 }
+
+/// Copies `data` to user address `addr`, which must be writable.
+pub fn write_bytes(space: &AddressSpace, addr: u64, data: &[u8]) -> Result<(), Errno> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    if !space.check(addr, data.len() as u64, true) {
+        return Err(Errno::EFAULT);
+    }
+    // SAFETY: checked writable, in the active space.
+    unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), addr as *mut u8, data.len()) };
+    Ok(())
+}

@@ -3,6 +3,8 @@
 //! standard input is always at its end (the console has no input path); `ioctl` on
 //! them says "not a terminal", which makes musl's stdio buffer fully, as on a pipe.
 
+use rtos::iovec::{IoVec, IOV_MAX};
+
 use super::errno::Errno;
 use crate::drivers::console;
 use crate::mm::user_memory;
@@ -10,17 +12,6 @@ use crate::task::tcb::Task;
 
 const STDIN: u64 = 0;
 const STDERR: u64 = 2;
-/// IOV_MAX (limits.h): the most iovecs one `writev` takes.
-const IOV_MAX: u64 = 1024;
-
-/// `struct iovec`.
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct IoVec {
-    base: u64,
-    len: u64,
-}
-
 fn check_output_fd(fd: u64) -> Result<(), Errno> {
     match fd {
         1 | STDERR => Ok(()),

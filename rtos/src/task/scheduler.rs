@@ -5,7 +5,8 @@
 //! a yielding or waking one to the tail.
 //!
 //! The ready queues (one per priority, rtos/src/ready_queues.rs) make "pick the next
-//! task" a find-highest-bit; sleepers are ordered by deadline.
+//! task" a find-highest-bit; sleepers are ordered by deadline. A task waiting for a
+//! forwarded call is in no queue: whoever takes the daemon's answer wakes it.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 
@@ -26,6 +27,9 @@ pub struct Scheduler {
     current: Option<Tid>,
     /// The deadline the timer is armed for.
     armed: Option<u64>,
+    /// When the forwarder wants to look at the ring and the daemon again, whatever the
+    /// tasks do (see `forwarder::service`).
+    watch: Option<u64>,
     next_tid: Tid,
 }
 
@@ -37,6 +41,7 @@ impl Scheduler {
             sleepers: BTreeSet::new(),
             current: None,
             armed: None,
+            watch: None,
             next_tid: 1,
         }
     }
@@ -87,6 +92,36 @@ impl Scheduler {
         let tid = self.switch_out(frame);
         self.tasks.get_mut(&tid).expect("exists").state = State::Sleeping { deadline };
         self.sleepers.insert((deadline, tid));
+    }
+
+    // ANCHOR: block_wake
+    /// Blocks the current task until [`Scheduler::wake`]: its forwarded call went to
+    /// the daemon.
+    pub fn block_current(&mut self, frame: &mut TrapFrame) {
+        let tid = self.switch_out(frame);
+        self.tasks.get_mut(&tid).expect("exists").state = State::Waiting;
+    }
+
+    /// Ends the wait of task `tid`: its system call returns `ret`; it goes to the tail
+    /// of its level, as any task that wakes. A task that is not waiting is left alone.
+    pub fn wake(&mut self, tid: Tid, ret: i64) {
+        let Some(task) = self.tasks.get_mut(&tid) else {
+            return;
+        };
+        if task.state == State::Waiting {
+            task.context.frame.rax = ret as u64;
+            self.make_ready(tid, false);
+        }
+    }
+    // ANCHOR_END: block_wake
+
+    /// Sets (or clears) the forwarder's next look; `keep_earlier` keeps a look that is
+    /// already due sooner.
+    pub fn set_watch(&mut self, deadline: Option<u64>, keep_earlier: bool) {
+        self.watch = match (self.watch, deadline) {
+            (Some(old), Some(new)) if keep_earlier => Some(old.min(new)),
+            _ => deadline,
+        };
     }
 
     /// Removes the current task for good and frees its memory. Returns it (its address
@@ -161,9 +196,14 @@ impl Scheduler {
     }
     // ANCHOR_END: reschedule
 
-    /// Arms the one-shot timer for the earliest sleeper (or stops it).
+    /// Arms the one-shot timer for the earliest sleeper or the forwarder's next look
+    /// (or stops it).
     fn arm_timer(&mut self) {
-        let earliest = self.sleepers.first().map(|&(deadline, _)| deadline);
+        let sleeper = self.sleepers.first().map(|&(deadline, _)| deadline);
+        let earliest = match (sleeper, self.watch) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if earliest != self.armed {
             match earliest {
                 Some(deadline) => apic_timer::arm(deadline),

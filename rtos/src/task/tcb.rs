@@ -18,6 +18,8 @@ pub enum State {
     Sleeping {
         deadline: u64,
     },
+    /// Blocked until the daemon answers its forwarded call (or is gone).
+    Waiting,
 }
 
 pub struct Task {
@@ -33,4 +35,7 @@ pub struct Task {
     pub brk: u64,
     /// `set_tid_address`'s pointer (recorded; no thread ever waits on it here).
     pub clear_child_tid: u64,
+    /// The launch that created it (`crtosctl run`, lab 3): its file and terminal calls
+    /// go to the daemon. `None` for a task of the run list (the RTOS console).
+    pub launch: Option<u32>,
 }

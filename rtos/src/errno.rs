@@ -1,5 +1,5 @@
 //! Linux error numbers (asm-generic/errno-base.h, errno.h): a system call returns
-//! `-errno` in RAX.
+//! `-errno` in RAX. In the library because forwarded calls (`forward`) fail with them too.
 
 #[repr(i64)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -7,12 +7,16 @@
 pub enum Errno {
     EPERM = 1,
     ESRCH = 3,
+    EIO = 5,
     E2BIG = 7,
+    ENOEXEC = 8,
     EBADF = 9,
+    EAGAIN = 11,
     ENOMEM = 12,
     EFAULT = 14,
     EINVAL = 22,
     ENOTTY = 25,
+    ENAMETOOLONG = 36,
     ENOSYS = 38,
 }
 

@@ -23,6 +23,7 @@ syscalls! {
     CLOSE = 3, "close";
     STAT = 4, "stat";
     FSTAT = 5, "fstat";
+    LSTAT = 6, "lstat";
     LSEEK = 8, "lseek";
     MMAP = 9, "mmap";
     MPROTECT = 10, "mprotect";
@@ -32,6 +33,8 @@ syscalls! {
     RT_SIGPROCMASK = 14, "rt_sigprocmask";
     IOCTL = 16, "ioctl";
     PREAD64 = 17, "pread64";
+    PWRITE64 = 18, "pwrite64";
+    READV = 19, "readv";
     WRITEV = 20, "writev";
     ACCESS = 21, "access";
     SCHED_YIELD = 24, "sched_yield";
@@ -46,6 +49,7 @@ syscalls! {
     KILL = 62, "kill";
     UNAME = 63, "uname";
     FCNTL = 72, "fcntl";
+    FSYNC = 74, "fsync";
     GETCWD = 79, "getcwd";
     CHDIR = 80, "chdir";
     RENAME = 82, "rename";
@@ -69,7 +73,10 @@ syscalls! {
     CLOCK_NANOSLEEP = 230, "clock_nanosleep";
     EXIT_GROUP = 231, "exit_group";
     OPENAT = 257, "openat";
+    MKDIRAT = 258, "mkdirat";
     NEWFSTATAT = 262, "newfstatat";
+    UNLINKAT = 263, "unlinkat";
+    RENAMEAT = 264, "renameat";
     PRLIMIT64 = 302, "prlimit64";
     GETRANDOM = 318, "getrandom";
 }
