@@ -105,6 +105,10 @@ ring-bench: ## The ring's benchmark against rtrb and crossbeam's ArrayQueue (≈
 test-grader: $(HELLO) ## The grader: recorded transcripts and real boots
 	$(CARGO) test -q --release -p grader -- --include-ignored
 
+# The RTOS and its programs (their variables are used by the lab blocks below).
+include rtos/user/user.mk
+include rtos/rtos.mk
+
 # ---------------------------------------------------------------- the two trees
 # A lab's kernels are built from one of two trees: the student's files in labs/
 # (`make labN`) or the solution's in solutions/ (`make labN SOLUTION=1`). The kernel's
@@ -124,9 +128,9 @@ build/hv/%/hypervisor.img: target/%/release/hypervisor $(GUEST_OUT)/crtosctl
 	@mkdir -p $(@D)
 	$(GUEST_OUT)/crtosctl pack-image --kind hv $< $@
 
-# Named as targets, so make keeps them between runs: a file that only a chain of
+# Kept between runs (.SECONDARY): a file that only a chain of
 # pattern rules makes is "intermediate", and make deletes it when it is done.
-$(foreach t,$(TREES),target/$(t)/release/hypervisor build/hv/$(t)/hypervisor.img):
+.SECONDARY: $(foreach t,$(TREES),target/$(t)/release/hypervisor build/hv/$(t)/hypervisor.img)
 
 hypervisor: build/hv/$(TREE)/hypervisor.img ## Build the hypervisor image the driver loads (build/hv/TREE/hypervisor.img)
 
@@ -206,7 +210,7 @@ build/lab3/%/initrd.img: $(GUEST_OUT)/initrd.img build/hv/%/hypervisor.img build
 	cp target/$*/x86_64-unknown-linux-gnu/release/crtosd $(@D)/overlay/bin/crtosd
 	cp $(addprefix $(RTOS_USER_OUT)/,$(LAB3_PROGRAMS)) $(@D)/overlay/rtos-bin/
 	scripts/initrd-overlay.sh $@ $(GUEST_OUT)/initrd.img $(@D)/overlay
-$(foreach t,$(TREES),target/$(t)/release/rtos build/rtos/$(t)/rtos.img build/lab3/$(t)/initrd.img):
+.SECONDARY: $(foreach t,$(TREES),target/$(t)/release/rtos build/rtos/$(t)/rtos.img build/lab3/$(t)/initrd.img)
 lab3: $(MACHINE) $(call LAB3_IMAGES,$(TREE)) ## Lab 3, forwarding: RTOS tasks use Linux's files through the ring and crtosd (SOLUTION=1: the solution)
 	$(call record-lab,lab3)
 
@@ -249,8 +253,6 @@ test: setup ## Everything CI runs: set-up, then every part (make -j2 test is saf
 	@$(MAKE) --no-print-directory $(TEST_PARTS)
 	@echo "make test: all passed"
 
-include rtos/user/user.mk
-include rtos/rtos.mk
 include guest/rt-bench.mk
 include guest/fwd-bench.mk
 include crates/uintr-check/uintr.mk

@@ -87,15 +87,6 @@ impl<'a> Producer<'a> {
     }
 }
 
-impl Consumer<'_> {
-    /// Whether the producer has published nothing beyond what was taken: a cheap
-    /// look (one Acquire load) for a loop deciding whether to sleep; `pop` still
-    /// validates what it takes.
-    pub fn is_empty(&self) -> bool {
-        self.indices.tail.0.load(Ordering::Acquire) == self.head
-    }
-}
-
 impl<'a> Consumer<'a> {
     /// Takes the consumer end of the queue, as [`Producer::new`].
     ///
