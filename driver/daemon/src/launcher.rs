@@ -165,6 +165,7 @@ impl<'m> Launcher<'m> {
         match read_image(request.program, &program) {
             Ok(image) => {
                 let seq = self.post(&image, &request.argv, request.argc, notifier);
+                eprintln!("crtosd: launch {seq}: {program} ({} bytes)", image.len());
                 launches.posted(seq, client, request.stdio);
                 stats.launches += 1;
                 let deadline = Instant::now() + LAUNCH_TIMEOUT;
@@ -205,6 +206,7 @@ impl<'m> Launcher<'m> {
 
 /// Tells a client its launch started nothing (exit status 126), and counts it.
 fn refuse(client: &OwnedFd, stats: &mut Stats, message: String) {
+    eprintln!("crtosd: launch refused: {message}");
     let reply = launch_protocol::Reply::Failed {
         code: EXIT_CANNOT_RUN,
         message,
