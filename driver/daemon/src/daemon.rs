@@ -262,7 +262,7 @@ impl<'r> Daemon<'r> {
             // Dual-side: the task is gone on the RTOS; its shadow goes too, and the
             // `crtosctl run` that launched it (if any) gets the status.
             let status = call.args[0] as i32;
-            self.shadows.exit(call.task, status)?;
+            self.shadows.exit(call.task)?;
             self.launches.task_exited(call.task, status);
             self.stats.tasks_exited += 1;
             return Ok(0);
