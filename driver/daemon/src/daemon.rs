@@ -13,7 +13,7 @@ use crate::notifier::Wake;
 use crate::refusal::{CallError, CallResult};
 use crate::{Jail, Launcher, Launches, Notifier, Refusal, Shadow, Shadows, Stats};
 
-/// How often a busy daemon looks at the launch socket.
+/// How often the daemon looks at the launch socket when no wait said it is readable.
 const LAUNCH_CHECK_PERIOD: Duration = Duration::from_millis(1);
 
 /// A response the response queue had no room for, kept until it has (its bytes stay
@@ -35,8 +35,10 @@ pub struct Daemon<'r> {
     /// The launch socket and mailbox, if this daemon takes launches.
     launcher: Option<Launcher<'r>>,
     launches: Launches,
-    /// When the launcher last looked at its socket.
+    /// When the launcher last looked at its socket, and whether the last wait saw
+    /// the socket readable since.
     launch_checked: Instant,
+    launch_ready: bool,
     stats: Stats,
     log: RateLimitedLog,
     /// The request's payload, copied out of shared memory before use.
@@ -56,6 +58,7 @@ impl<'r> Daemon<'r> {
             launcher: None,
             launches: Launches::default(),
             launch_checked: Instant::now(),
+            launch_ready: false,
             stats: Stats::default(),
             log: RateLimitedLog::default(),
             input: vec![0; slot_size as usize],
@@ -95,27 +98,29 @@ impl<'r> Daemon<'r> {
             if took > 0 {
                 notifier.responded();
             }
-            let launched = self.serve_launches(took > 0, notifier);
+            let launched = self.serve_launches(notifier);
             if took > 0 || launched {
                 notifier.found_work();
                 after_work(&self.stats);
             } else {
                 let wake = self.wake_sources();
-                notifier.wait(&self.server, &wake);
+                self.launch_ready = notifier.wait(&self.server, &wake);
             }
         }
     }
 
-    /// One round of the launch socket and mailbox; whether anything happened. While
-    /// the ring is busy, only every `LAUNCH_CHECK_PERIOD`: an `accept` per drained
-    /// batch would add a system call to every batch.
-    fn serve_launches(&mut self, ring_busy: bool, notifier: &mut impl Notifier) -> bool {
+    /// One round of the launch socket and mailbox; whether anything happened. Only
+    /// when the last wait saw the socket readable, or every `LAUNCH_CHECK_PERIOD`:
+    /// an `accept` in every round would put a system call between the spinning
+    /// daemon and the next request.
+    fn serve_launches(&mut self, notifier: &mut impl Notifier) -> bool {
         let Some(launcher) = &mut self.launcher else {
             return false;
         };
-        if ring_busy && self.launch_checked.elapsed() < LAUNCH_CHECK_PERIOD {
+        if !self.launch_ready && self.launch_checked.elapsed() < LAUNCH_CHECK_PERIOD {
             return false;
         }
+        self.launch_ready = false;
         self.launch_checked = Instant::now();
         launcher.service(&mut self.launches, &mut self.stats, notifier)
     }
@@ -257,7 +262,7 @@ impl<'r> Daemon<'r> {
             // Dual-side: the task is gone on the RTOS; its shadow goes too, and the
             // `crtosctl run` that launched it (if any) gets the status.
             let status = call.args[0] as i32;
-            self.shadows.exit(call.task, status)?;
+            self.shadows.exit(call.task)?;
             self.launches.task_exited(call.task, status);
             self.stats.tasks_exited += 1;
             return Ok(0);

@@ -56,21 +56,51 @@ pub enum Reply {
     Failed { code: u8, message: String },
 }
 
-/// A socket of the protocol's type (close-on-exec).
-pub fn socket() -> io::Result<OwnedFd> {
+/// A socket of the protocol's type (close-on-exec, and `flags`).
+fn socket(flags: SocketFlags) -> io::Result<OwnedFd> {
     Ok(rustix::net::socket_with(
         AddressFamily::UNIX,
         SocketType::SEQPACKET,
-        SocketFlags::CLOEXEC,
+        SocketFlags::CLOEXEC | flags,
         None,
     )?)
 }
 
 /// crtosctl's side: connects to crtosd's socket.
 pub fn connect(path: &Path) -> io::Result<OwnedFd> {
-    let socket = socket()?;
+    let socket = socket(SocketFlags::empty())?;
     rustix::net::connect(&socket, &SocketAddrUnix::new(path)?)?;
     Ok(socket)
+}
+
+/// crtosd's side: a non-blocking socket listening on `path`, mode 0600 (whoever can
+/// connect can run programs on the RTOS). A stale socket there is replaced.
+pub fn listen(path: &Path, backlog: usize) -> io::Result<OwnedFd> {
+    remove_stale_socket(path)?;
+    let listener = socket(SocketFlags::NONBLOCK)?;
+    // The umask makes the socket 0600 from its creation on (a chmod after bind would
+    // leave a window).
+    let umask = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
+    let bound = rustix::net::bind(&listener, &SocketAddrUnix::new(path)?);
+    rustix::process::umask(umask);
+    bound?;
+    rustix::net::listen(&listener, backlog as i32)?;
+    Ok(listener)
+}
+
+/// Removes a socket a previous daemon left (it cannot be listening: the driver lets
+/// one daemon attach at a time). Anything else at `path` is an error, not removed.
+fn remove_stale_socket(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::symlink_metadata(path) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error),
+        Ok(metadata) if metadata.file_type().is_socket() => std::fs::remove_file(path),
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "exists and is not a socket (not removed)",
+        )),
+    }
 }
 
 /// crtosctl's side: sends the request.
@@ -213,6 +243,27 @@ pub fn receive_reply(socket: BorrowedFd<'_>) -> io::Result<Option<Reply>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listen_replaces_a_stale_socket_and_nothing_else() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("crtosd-listen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sock");
+        drop(listen(&path, 1).unwrap()); // leaves a stale socket behind
+        let listener = listen(&path, 1).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        connect(&path).unwrap();
+        drop(listener);
+
+        let file = dir.join("file");
+        std::fs::write(&file, b"keep me").unwrap();
+        let error = listen(&file, 1).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn replies_round_trip() {

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crtos_abi::forwarding::LAUNCH_MAX_SIZE;
-use rustix::net::{SocketAddrUnix, SocketFlags};
+use rustix::net::SocketFlags;
 
 use crate::launch_protocol::{self, EXIT_CANNOT_RUN};
 use crate::mapping::LaunchArea;
@@ -45,25 +45,10 @@ pub struct Launcher<'m> {
 }
 
 impl<'m> Launcher<'m> {
-    /// Listens on `path` (a stale socket there is replaced; the new one is 0600:
-    /// whoever can connect can run programs on the RTOS).
+    /// Listens on `path` (see `launch_protocol::listen`).
     pub fn bind(path: &Path, control: Control<'m>, area: LaunchArea<'m>) -> io::Result<Self> {
-        remove_stale_socket(path)?;
-        let listener = rustix::net::socket_with(
-            rustix::net::AddressFamily::UNIX,
-            rustix::net::SocketType::SEQPACKET,
-            SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
-            None,
-        )?;
-        // The umask makes the socket 0600 from its creation on (a chmod after bind
-        // would leave a window).
-        let umask = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
-        let bound = rustix::net::bind(&listener, &SocketAddrUnix::new(path)?);
-        rustix::process::umask(umask);
-        bound?;
-        rustix::net::listen(&listener, MAX_ARRIVING as i32)?;
         Ok(Self {
-            listener,
+            listener: launch_protocol::listen(path, MAX_ARRIVING)?,
             control,
             area,
             arriving: Vec::new(),
@@ -180,6 +165,7 @@ impl<'m> Launcher<'m> {
         match read_image(request.program, &program) {
             Ok(image) => {
                 let seq = self.post(&image, &request.argv, request.argc, notifier);
+                eprintln!("crtosd: launch {seq}: {program} ({} bytes)", image.len());
                 launches.posted(seq, client, request.stdio);
                 stats.launches += 1;
                 let deadline = Instant::now() + LAUNCH_TIMEOUT;
@@ -220,27 +206,13 @@ impl<'m> Launcher<'m> {
 
 /// Tells a client its launch started nothing (exit status 126), and counts it.
 fn refuse(client: &OwnedFd, stats: &mut Stats, message: String) {
+    eprintln!("crtosd: launch refused: {message}");
     let reply = launch_protocol::Reply::Failed {
         code: EXIT_CANNOT_RUN,
         message,
     };
     launch_protocol::send_reply(client, &reply).ok();
     stats.launches_failed += 1;
-}
-
-/// Removes a socket a previous daemon left (it cannot be listening: the driver lets
-/// one daemon attach at a time). Anything else at `path` is an error, not removed.
-fn remove_stale_socket(path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::FileTypeExt;
-    match std::fs::symlink_metadata(path) {
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(error),
-        Ok(metadata) if metadata.file_type().is_socket() => std::fs::remove_file(path),
-        Ok(_) => Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            "exists and is not a socket (not removed)",
-        )),
-    }
 }
 
 /// argv[0], for messages.

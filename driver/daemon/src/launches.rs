@@ -51,6 +51,7 @@ impl Launches {
             let message = format!("{program}: the RTOS refused to start it: {errno}");
             return self.failed(seq, code, message);
         };
+        eprintln!("crtosd: launch {seq}: task {task}");
         // The TaskStart may have come first (it is pushed before the answer).
         let client = match self.posted.get(&seq) {
             Some(posted) => Some(&posted.client),
@@ -64,6 +65,7 @@ impl Launches {
 
     /// Launch `seq` produced no task: the client hears why and is let go.
     pub fn failed(&mut self, seq: u32, code: u8, message: String) {
+        eprintln!("crtosd: launch {seq} failed: {message}");
         if let Some(posted) = self.posted.remove(&seq) {
             launch_protocol::send_reply(&posted.client, &Reply::Failed { code, message }).ok();
         }
@@ -74,6 +76,7 @@ impl Launches {
     pub fn task_exited(&mut self, task: u32, status: i32) {
         if let Some(client) = self.running.remove(&task) {
             let status = status as u8;
+            eprintln!("crtosd: task {task} exited with status {status}");
             launch_protocol::send_reply(&client, &Reply::Exited { status }).ok();
         }
     }

@@ -23,8 +23,9 @@ use crate::Control;
 /// again, so a wake-up that arrives while the daemon is busy is never lost.
 pub trait Notifier {
     /// Blocks until there may be work on the ring, one of `wake.fds` is readable,
-    /// `wake.timeout` has passed, or (polling) a bounded time has passed.
-    fn wait(&mut self, ring: &Server<'_>, wake: &Wake<'_>);
+    /// `wake.timeout` has passed, or (polling) a bounded time has passed. Returns
+    /// whether it saw one of `wake.fds` readable.
+    fn wait(&mut self, ring: &Server<'_>, wake: &Wake<'_>) -> bool;
     /// The last drain found work: the next wait may start short again.
     fn found_work(&mut self) {}
     /// The last drain posted responses: wake the RTOS if it sleeps.
@@ -76,7 +77,7 @@ pub struct PollNotifier {
 }
 
 impl Notifier for PollNotifier {
-    fn wait(&mut self, _ring: &Server<'_>, wake: &Wake<'_>) {
+    fn wait(&mut self, _ring: &Server<'_>, wake: &Wake<'_>) -> bool {
         self.idle_rounds = self.idle_rounds.saturating_add(1);
         if self.idle_rounds <= SPIN_ROUNDS {
             std::hint::spin_loop();
@@ -84,12 +85,12 @@ impl Notifier for PollNotifier {
             std::thread::yield_now();
         } else {
             let sleep = wake.timeout.map_or(self.sleep(), |t| t.min(self.sleep()));
-            if wake.fds.is_empty() {
-                std::thread::sleep(sleep);
-            } else {
-                poll_readable(&wake.fds, Some(sleep));
+            if !wake.fds.is_empty() {
+                return poll_readable(&wake.fds, Some(sleep)).contains(&true);
             }
+            std::thread::sleep(sleep);
         }
+        false
     }
 
     fn found_work(&mut self) {
@@ -181,14 +182,15 @@ impl<'m> IpiNotifier<'m> {
 }
 
 impl Notifier for IpiNotifier<'_> {
-    fn wait(&mut self, ring: &Server<'_>, wake: &Wake<'_>) {
+    fn wait(&mut self, ring: &Server<'_>, wake: &Wake<'_>) -> bool {
         let page = self.control.page();
         if arm_then_check(page, || ring.has_request()) == Decision::Work {
-            return;
+            return false;
         }
         let mut fds = vec![self.device.as_fd()];
         fds.extend(wake.fds.iter().copied());
-        if poll_readable(&fds, wake.timeout)[0] {
+        let readable = poll_readable(&fds, wake.timeout);
+        if readable[0] {
             // Takes the pending notification (8 bytes: the count so far).
             let mut count = [0u8; 8];
             if (&mut &*self.device).read(&mut count).is_ok() {
@@ -196,6 +198,7 @@ impl Notifier for IpiNotifier<'_> {
             }
         }
         page.daemon_waiting.store(0, Ordering::Relaxed);
+        readable[1..].contains(&true)
     }
 
     fn responded(&mut self) {

@@ -1,6 +1,6 @@
 //! Shadow contexts: what Linux keeps for each RTOS task.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::io::Errno;
@@ -10,8 +10,6 @@ use crate::{Jail, Refusal};
 
 /// `AT_FDCWD`: the dirfd that means "the working directory" in the `*at` calls.
 const AT_FDCWD: i32 = libc::AT_FDCWD;
-/// Exit statuses kept for `crtosctl run` to collect; the oldest go first.
-const EXITS_KEPT: usize = 64;
 
 // ANCHOR: shadow
 /// One RTOS task's Linux side: its fds and its working directory. Dropping it closes
@@ -43,11 +41,10 @@ impl Shadow {
     }
 }
 
-/// Every live task's shadow, and the exit statuses of the tasks that ended.
+/// Every live task's shadow.
 #[derive(Default)]
 pub struct Shadows {
     live: HashMap<u32, Shadow>,
-    exited: VecDeque<(u32, i32)>,
 }
 
 impl Shadows {
@@ -64,23 +61,13 @@ impl Shadows {
     }
 
     // ANCHOR: exit
-    /// Task `task` ended with `status`: its shadow goes (closing all its fds) and the
-    /// status is kept for whoever launched it.
-    pub fn exit(&mut self, task: u32, status: i32) -> Result<(), Refusal> {
+    /// Task `task` ended: its shadow goes, and dropping it closes all its fds. (Its
+    /// exit status goes to whoever launched it: `Launches::task_exited`.)
+    pub fn exit(&mut self, task: u32) -> Result<(), Refusal> {
         self.live.remove(&task).ok_or(Refusal::UnknownTask)?;
-        if self.exited.len() == EXITS_KEPT {
-            self.exited.pop_front();
-        }
-        self.exited.push_back((task, status));
         Ok(())
     }
     // ANCHOR_END: exit
-
-    /// The exit status of task `task`, if it ended recently.
-    pub fn exit_status(&self, task: u32) -> Option<i32> {
-        let found = self.exited.iter().rev().find(|(t, _)| *t == task);
-        found.map(|&(_, status)| status)
-    }
 
     pub fn live_count(&self) -> usize {
         self.live.len()

@@ -48,6 +48,19 @@ fn run_prints_the_tasks_output_and_exits_with_its_status() {
     assert_eq!(out.status.code(), Some(139), "killed by SIGSEGV: 128 + 11");
     assert_eq!(out.status.signal(), None, "crtosctl itself is not killed");
 
+    // What the daemon says, for the lab 3 stage script and for people.
+    for line in [
+        "crtosd: launch 1: ",
+        "crtosd: launch 1: task 100",
+        "crtosd: task 100 exited with status 42",
+        "crtosd: task 101 exited with status 139",
+    ] {
+        assert!(
+            daemon.log_with(line).contains(line),
+            "{line}\n{}",
+            daemon.log()
+        );
+    }
     let expected = [
         " launches=2 launches_failed=0 ",
         " tasks_started=2 tasks_exited=2 ",

@@ -219,6 +219,16 @@ impl Daemon {
         self.log.lock().unwrap().clone()
     }
 
+    /// The daemon's log once it has a line containing `part` (or as it is when the
+    /// patience runs out).
+    pub fn log_with(&self, part: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        while !self.log().contains(part) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.log()
+    }
+
     /// Fds the daemon process holds now.
     pub fn open_fds(&self) -> usize {
         let dir = format!("/proc/{}/fd", self.child.id());
