@@ -213,7 +213,7 @@ book: ## Build the book (book/build/index.html); every include must name a real 
 	$(MDBOOK) build book
 
 TEST_PARTS := lint test-host test-boot test-ring test-daemon test-grader test-hv test-uintr test-labs guest-test \
-              rtos-user-test rtos-test book
+              rtos-user-test rtos-test book test-handout
 test: setup ## Everything CI runs: set-up, then every part (make -j2 test is safe)
 	@$(MAKE) --no-print-directory $(TEST_PARTS)
 	@echo "make test: all passed"
@@ -222,6 +222,7 @@ include rtos/user/user.mk
 include rtos/rtos.mk
 include guest/rt-bench.mk
 include crates/uintr-check/uintr.mk
+include scripts/handout.mk
 
 clean: ## Remove build outputs (the cache in $(CACHE) stays)
 	$(CARGO) clean
