@@ -37,7 +37,8 @@ mkdir -p "$out"
 git archive --format=tar HEAD -- . ':(exclude)solutions' | tar -x -C "$out"
 
 # The book: an include of solutions/labN/FILE becomes one of labs/labN/FILE.
-grep -rlE '\{\{#include [^}]*solutions/' "$out/book/src" 2>/dev/null | while read -r page; do
+pages=$(grep -rlE '\{\{#include [^}]*solutions/' "$out/book/src" || true)
+for page in $pages; do
     sed -i -E 's#(\{\{\#include [^}]*)solutions/#\1labs/#g' "$page"
     echo "handout: ${page#"$out"/}: solution includes replaced by the skeleton's files"
 done
