@@ -208,8 +208,9 @@ test-labs: $(MACHINE) $(foreach t,$(TREES),$(call LAB1_IMAGES,$(t)) $(call LAB2_
 	@# The student tree's lab 2 stands on its lab 1: unsolved, enabling stops the run there.
 	$(call expect-skeleton-below-full,lab2,LAB 1: vmxon.rs: check_vmx_support,boot_page_tables.rs: build_boot_page_tables)
 
-book: ## Build the book (book/build/index.html); every include must name a real anchor
+book: ## Build the book (book/build/index.html); every include must name a real anchor, every link a real page
 	bash book/check-includes.sh
+	bash book/check-links.sh
 	$(MDBOOK) build book
 
 TEST_PARTS := lint test-host test-boot test-ring test-daemon test-grader test-hv test-uintr test-labs guest-test \

@@ -3,7 +3,8 @@
 # scripts/save-results.sh) as SVG plots for the book, drawn by gnuplot.
 #
 #   rt-bench.txt   `jitter: side=S period_us=P n=N median_ns=.. p99_ns=.. max_ns=..`
-#                  (make rt-bench)                          -> jitter.svg
+#                  and `histogram: side=S <1:N 1-2:N ...` (make rt-bench)
+#                                                           -> jitter.svg, jitter-histogram.svg
 #   ring-bench.txt the interleaved `NAME X ns (LOW..HIGH)` lines (make ring-bench)
 #                                                           -> ring-bench.svg
 #   latency.txt    `latency: mode=M n=N median=C p99=C` (lab 3's forwarding, per mode)
@@ -26,15 +27,15 @@ caption() { # FILE NOTE
     local machine date
     machine=$(sed -n 's/^# machine: //p' "$1")
     date=$(sed -n 's/^# date: //p' "$1")
-    printf '%s; %s. %s' "${machine:-machine unknown}" "${date:-date unknown}" "$2"
+    printf '%s; %s.\\n%s' "${machine:-machine unknown}" "${date:-date unknown}" "$2"
 }
 # gnuplot's common set-up: an SVG of the given size, the caption at the bottom.
 preamble() { # SVG CAPTION
     cat <<EOF
 set terminal svg size 760,440 dynamic font "sans,12" background rgb "white"
 set output "$1"
-set label 99 "$2" at screen 0.5, screen 0.03 center font "sans,10"
-set bmargin 5
+set label 99 "$2" at screen 0.5, screen 0.07 center font "sans,10"
+set bmargin 7
 set grid ytics lc rgb "#dddddd"
 set style fill solid 0.8 border -1
 set key top left
@@ -63,6 +64,7 @@ jitter() {
 set title "Wake-up lateness of a ${period} µs periodic task, ${n} periods, under a Linux load"
 set ylabel "lateness (µs, log scale)"
 set logscale y
+set yrange [1:*]
 set style data histogram
 set style histogram clustered gap 1
 set xtics scale 0
@@ -71,6 +73,53 @@ EOF
     } | gnuplot
     cp "$in" "$out/rt-bench.txt"
     echo "figures: $out/jitter.svg (from $in)"
+    made=$((made + 1))
+    jitter_histogram "$in"
+}
+
+# rt-periodic's histograms, `histogram: side=S <1:N 1-2:N 2-4:N ...` (µs buckets that
+# double), one bar per side in each bucket.
+jitter_histogram() {
+    local in=$1
+    grep -q '^histogram: ' "$in" || {
+        echo "figures: no histogram lines in $in (skipped jitter-histogram.svg)"
+        return
+    }
+    # One row per bucket (in order), one column per side; a side without the bucket: 0.
+    grep '^histogram: ' "$in" | awk '{
+        side = $2; sub(/^side=/, "", side); sides[++ns] = side
+        for (i = 3; i <= NF; i++) {
+            split($i, kv, ":")
+            if (!(kv[1] in seen)) { seen[kv[1]] = 1; order[++nb] = kv[1] }
+            count[side, kv[1]] = kv[2]
+        }
+    } END {
+        printf "bucket"; for (s = 1; s <= ns; s++) printf " %s", sides[s]; printf "\n"
+        for (b = 1; b <= nb; b++) {
+            printf "%s", order[b]
+            for (s = 1; s <= ns; s++) printf " %d", count[sides[s], order[b]] + 0
+            printf "\n"
+        }
+    }' >"$tmp/histogram.dat"
+    local sides n
+    sides=$(head -1 "$tmp/histogram.dat" | wc -w)
+    n=$(grep -m1 '^jitter: ' "$in" | field n)
+    {
+        preamble "$out/jitter-histogram.svg" "$(caption "$in" 'Bochs cycles are emulated, not hardware.')"
+        cat <<EOF
+set title "rt-periodic's wake-up lateness, ${n} periods per side: how many in each range"
+set xlabel "lateness (µs)"
+set ylabel "wake-ups (log scale)"
+set logscale y
+set yrange [0.8:*]
+set key top right autotitle columnheader
+set style data histogram
+set style histogram clustered gap 1
+set xtics scale 0 font "sans,9"
+plot for [c=2:${sides}] "$tmp/histogram.dat" using c:xtic(1)
+EOF
+    } | gnuplot
+    echo "figures: $out/jitter-histogram.svg (from $in)"
     made=$((made + 1))
 }
 
