@@ -32,7 +32,7 @@ caption() { # FILE NOTE
 # gnuplot's common set-up: an SVG of the given size, the caption at the bottom.
 preamble() { # SVG CAPTION
     cat <<EOF
-set terminal svg size 760,440 dynamic font "sans,12" background rgb "white"
+set terminal svg size 840,440 dynamic font "sans,12" background rgb "white"
 set output "$1"
 set label 99 "$2" at screen 0.5, screen 0.07 center font "sans,10"
 set bmargin 7
@@ -132,7 +132,8 @@ ring_bench() {
     # After the `== interleaved` header: `SCENARIO: NAME X ns (LOW..HIGH), ...` per line;
     # one row per scenario: its name, then X LOW HIGH for each implementation.
     sed -n '/^== interleaved/,$p' "$in" | grep -E '^[a-z].*: .* ns \(' | awk -F': ' '{
-        printf "\"%s\"", $1
+        label = $1; sub(/^throughput, /, "stream, ", label)
+        printf "\"%s\"", label
         n = split($2, parts, ", ")
         for (i = 1; i <= n; i++) {
             split(parts[i], w, /[ ()]+|\.\./)
@@ -151,7 +152,7 @@ set ylabel "ns per message (log scale)"
 set logscale y
 set style data histogram
 set style histogram errorbars gap 1 lw 1
-set xtics scale 0 font "sans,10"
+set xtics scale 0 font "sans,9"
 plot "$tmp/ring.dat" using 2:3:4:xtic(1) title "${names[0]}", \
      '' using 5:6:7 title "${names[1]}", '' using 8:9:10 title "${names[2]}"
 EOF

@@ -46,6 +46,22 @@ for sol in $(git ls-files solutions); do
     fi
     echo "$sol: none of its $n distinctive lines is in the handout"
 done
+# A solution's code copied into another file (a book page, say) hides from the check
+# above, its lines being in that file too: so no three consecutive lines of a solution
+# (each of some length, one at least not in the skeleton) may follow each other in any
+# file of the handout.
+windows() { normalize | awk 'length > 0 { a = b; b = c; c = $0; if (++n >= 3) print a "\037" b "\037" c }'; }
+git -C "$tree" ls-files -z | (cd "$tree" && xargs -0 cat) | windows | sort -u >"$work/handout-windows.txt"
+for sol in $(git ls-files solutions); do
+    windows <"$sol" | awk -F'\037' -v skeleton=<(normalize <"labs/${sol#solutions/}" 2>/dev/null || true) '
+        BEGIN { while ((getline line < skeleton) > 0) known[line] = 1 }
+        length($1) >= 12 && length($2) >= 12 && length($3) >= 12 &&
+            (!($1 in known) || !($2 in known) || !($3 in known))' >"$work/blocks.txt"
+    if grep -Fx -f "$work/blocks.txt" "$work/handout-windows.txt" >"$work/found.txt"; then
+        fail "the handout holds a block of $sol: $(head -1 "$work/found.txt" | tr '\037' '\n')"
+    fi
+    echo "$sol: none of its $(wc -l <"$work/blocks.txt") three-line blocks is in the handout"
+done
 if grep -rnE '\{\{#include [^}]*solutions/' "$tree/book/src"; then
     fail "the handout's book includes a solution file"
 fi

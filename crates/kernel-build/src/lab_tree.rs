@@ -88,7 +88,17 @@ fn recorded_tree(record: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::recorded_tree;
+    use super::{has_solutions, recorded_tree, SOLUTIONS_DIR};
+
+    #[test]
+    fn a_checkout_without_solutions_is_a_handout() {
+        let root = std::env::temp_dir().join(format!("lab-tree-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        assert!(!has_solutions(&root));
+        std::fs::create_dir(root.join(SOLUTIONS_DIR)).unwrap();
+        assert!(has_solutions(&root));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn the_record_names_the_tree() {
