@@ -7,7 +7,8 @@
 #                                                           -> jitter.svg, jitter-histogram.svg
 #   ring-bench.txt the interleaved `NAME X ns (LOW..HIGH)` lines (make ring-bench)
 #                                                           -> ring-bench.svg
-#   latency.txt    `latency: mode=M n=N median=C p99=C` (lab 3's forwarding, per mode)
+#   fwd-bench.txt  `latency: mode=M n=N median=C p99=C`, M = linux (a native call, the
+#                  baseline), poll, ipi, later uintr (make fwd-bench, lab 3)
 #                                                           -> latency.svg
 #
 # Each input is copied next to its figure (book/src/figures/NAME.txt): the book shows
@@ -163,9 +164,9 @@ EOF
 }
 
 latency() {
-    local in=$results/latency.txt
+    local in=$results/fwd-bench.txt
     grep -q '^latency: ' "$in" 2>/dev/null || {
-        echo "figures: no latency lines in $in (lab 3's forwarding per mode; skipped latency.svg)"
+        echo "figures: no latency lines in $in: run make fwd-bench (skipped latency.svg)"
         return
     }
     # mode, median, p99 (cycles); the whisker runs from the median to the p99.
@@ -175,7 +176,7 @@ latency() {
     {
         preamble "$out/latency.svg" "$(caption "$in" 'Bochs cycles are emulated, not hardware.')"
         cat <<EOF
-set title "A forwarded system call's round trip, per notification mode (median, whisker to p99)"
+set title "A call's round trip: native on Linux, and forwarded from the RTOS per mode (median, whisker to p99)" font "sans,11"
 set ylabel "TSC cycles"
 set yrange [0:*]
 set offsets 0, 0, graph 0.1, 0
@@ -185,7 +186,7 @@ plot "$tmp/latency.dat" using 0:2:xtic(1) with boxes notitle, \
      '' using 0:2:2:3 with yerrorbars lc rgb "black" pt 0 title "median to p99"
 EOF
     } | gnuplot
-    cp "$in" "$out/latency.txt"
+    cp "$in" "$out/fwd-bench.txt"
     echo "figures: $out/latency.svg (from $in)"
     made=$((made + 1))
 }
