@@ -16,6 +16,6 @@ fwd-bench: $(call LAB3_IMAGES,solution) tools ## Forwarded-call latency (poll, i
 	  --timeout 600 --run-dir $(FWD_BENCH_OUT)/run --transcript $(FWD_BENCH_OUT)/serial.log --quiet; rc=$$?; \
 	lines=$$(tr -d '\r' <$(FWD_BENCH_OUT)/run/serial-merged.log | sed 's/^\[rtos\] //' \
 	  | grep -E "^(latency|throughput): mode=.* nonce=$$n$$" | sed 's/ nonce=.*//'); \
-	echo "$$lines" | tee build/results/fwd-bench.txt; \
+	echo "$$lines" | scripts/save-results.sh fwd-bench; \
 	echo "fwd-bench: bochs, 2 CPUs, $(FWD_N) calls per mode, $$(( $$(date +%s) - t0 )) s wall"; \
 	[ $$rc -eq 0 ] && [ $$(echo "$$lines" | grep -c '^latency:') -eq 3 ] || { echo "fwd-bench: FAILED (see $(FWD_BENCH_OUT)/serial.log)" >&2; exit 1; }

@@ -37,7 +37,9 @@ rt-bench-linux: rt-bench-initrd tools ## Jitter on Linux under load (rt-periodic
 # solution's) enters every CPU, the RTOS takes CPU 2 and runs rt-periodic there, while
 # Linux runs the load on CPU 0 and measures rt-periodic and cyclictest on CPU 1: each
 # side has a CPU of its own, so the comparison is about the kernels, not about sharing
-# a CPU with the load.
+# a CPU with the load. Its jitter lines, and rt-periodic's histograms as
+# `histogram: side=S <1:N 1-2:N ...` (µs buckets), are kept in build/results/rt-bench.txt
+# for make figures.
 RT_BENCH_RTOS_INITRD := $(RT_BENCH_OUT)/initrd-rtos.img
 .PHONY: rt-bench
 $(RT_BENCH_RTOS_INITRD): rt-bench-initrd build/hv/solution/hypervisor.img $(RTOS_IMAGE)
@@ -56,4 +58,7 @@ rt-bench: $(RT_BENCH_RTOS_INITRD) tools ## Jitter of the same rt-periodic on the
 	lines=$$(tr -d '\r' <$$merged | sed 's/^\[rtos\] //' \
 	  | grep -E "^jitter: side=(rtos|linux|cyclictest) .* nonce=$$n$$" | sed 's/ nonce=.*//'); \
 	echo "$$lines"; echo "rt-bench: bochs, 3 CPUs, $(RT_PERIODS) periods, $$(( $$(date +%s) - t0 )) s wall"; \
-	[ $$rc -eq 0 ] && [ $$(echo "$$lines" | grep -c .) -eq 3 ] || { echo "rt-bench: FAILED (see $(RT_BENCH_OUT)/serial-rtos.log)" >&2; exit 1; }
+	[ $$rc -eq 0 ] && [ $$(echo "$$lines" | grep -c .) -eq 3 ] || { echo "rt-bench: FAILED (see $(RT_BENCH_OUT)/serial-rtos.log)" >&2; exit 1; }; \
+	hist=$$(tr -d '\r' <$$merged | sed -nE 's/^\[rtos\] rt-periodic: histogram_us/histogram: side=rtos/p; s/^rt-periodic: histogram_us/histogram: side=linux/p' | sed 's/ nonce=.*//'); \
+	{ echo "# run: Bochs 3.0, 3 CPUs, $(RT_PERIODS) periods of 1 ms, under a Linux load"; echo "$$lines"; echo "$$hist"; } \
+	  | scripts/save-results.sh rt-bench >/dev/null

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use grader::lab::{CurrentLab, Lab, CURRENT_LAB, SOLUTION, STUDENT};
 use grader::{checkout, labs, Options};
+use kernel_build::{NO_SOLUTIONS, SOLUTIONS_DIR};
 use machine::Emulator;
 
 #[derive(Parser)]
@@ -126,7 +127,15 @@ fn lab_and_tree(cli: &Cli, root: &Path) -> Result<(Lab, String), String> {
         ));
     };
     let tree = cli.tree.clone().or(current.map(|c| c.tree));
-    Ok((lab, tree.unwrap_or_else(|| STUDENT.into())))
+    let tree = tree.unwrap_or_else(|| STUDENT.into());
+    // A student handout (`make handout`) has no solution to grade.
+    if tree == SOLUTION && !kernel_build::has_solutions(root) {
+        return Err(format!(
+            "{NO_SOLUTIONS} ({SOLUTIONS_DIR}/ is absent in {}): grade your own files, grader --tree {STUDENT}",
+            root.display()
+        ));
+    }
+    Ok((lab, tree))
 }
 
 fn list() {

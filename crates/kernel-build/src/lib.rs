@@ -8,7 +8,8 @@
 //! It also picks which tree a lab's files come from (`lab_tree.rs`).
 
 mod lab_tree;
-pub use lab_tree::{select_lab_tree, TREES};
+pub use lab_tree::{has_solutions, select_lab_tree, select_student_by_feature};
+pub use lab_tree::{NO_SOLUTIONS, SOLUTIONS_DIR, TREES};
 
 // ANCHOR: link
 /// Link the calling package's binaries at physical address `base` with the shared

@@ -14,7 +14,7 @@
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 // The lab 3 skeleton leaves the helpers it is meant to call unused until written.
-#![cfg_attr(feature = "lab3-student", allow(dead_code))]
+#![cfg_attr(lab_student, allow(dead_code))]
 
 mod descriptor;
 mod error;
@@ -39,19 +39,14 @@ mod transfer;
 
 // ANCHOR: lab_selection
 // LAB 3: push/pop with their memory ordering. The student's version is labs/lab3/ring_queue.rs.
-#[cfg_attr(feature = "lab3-student", path = "../../../labs/lab3/ring_queue.rs")]
-#[cfg_attr(
-    not(feature = "lab3-student"),
-    path = "../../../solutions/lab3/ring_queue.rs"
-)]
+// (`cfg(lab_student)`: the `lab3-student` feature, or a handout without solutions; build.rs.)
+#[cfg_attr(lab_student, path = "../../../labs/lab3/ring_queue.rs")]
+#[cfg_attr(not(lab_student), path = "../../../solutions/lab3/ring_queue.rs")]
 mod ring_queue;
 
 // LAB 3: request/response matching. The student's version is labs/lab3/ring_matching.rs.
-#[cfg_attr(feature = "lab3-student", path = "../../../labs/lab3/ring_matching.rs")]
-#[cfg_attr(
-    not(feature = "lab3-student"),
-    path = "../../../solutions/lab3/ring_matching.rs"
-)]
+#[cfg_attr(lab_student, path = "../../../labs/lab3/ring_matching.rs")]
+#[cfg_attr(not(lab_student), path = "../../../solutions/lab3/ring_matching.rs")]
 mod ring_matching;
 // ANCHOR_END: lab_selection
 

@@ -13,13 +13,11 @@ mod rw;
 mod stat;
 
 // LAB 3: the dispatch of openat/read/write/close into the shadow context. The
-// student's version is labs/lab3/daemon_dispatch.rs.
+// student's version is labs/lab3/daemon_dispatch.rs (`cfg(lab_student)`: the
+// `lab3-student` feature, or a handout without solutions; build.rs).
+#[cfg_attr(lab_student, path = "../../../../labs/lab3/daemon_dispatch.rs")]
 #[cfg_attr(
-    feature = "lab3-student",
-    path = "../../../../labs/lab3/daemon_dispatch.rs"
-)]
-#[cfg_attr(
-    not(feature = "lab3-student"),
+    not(lab_student),
     path = "../../../../solutions/lab3/daemon_dispatch.rs"
 )]
 mod daemon_dispatch;
