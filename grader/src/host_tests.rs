@@ -20,6 +20,9 @@ pub struct HostTest {
     pub package: &'static str,
     /// The feature that selects the student's files (`--features`), for the student tree.
     pub student_feature: &'static str,
+    /// The integration tests to run (`--test NAME`, with the unit tests, `--lib`); all
+    /// of the package's tests when empty.
+    pub tests: &'static [&'static str],
 }
 
 /// Runs `test` on `tree`'s files in the checkout at `root`; returns the transcript
@@ -33,6 +36,12 @@ pub fn run(test: &HostTest, root: &Path, tree: &str) -> (Vec<String>, String) {
         .env("CARGO_TARGET_DIR", root.join("target").join(tree));
     if tree == STUDENT {
         cargo.args(["--features", test.student_feature]);
+    }
+    if !test.tests.is_empty() {
+        cargo.arg("--lib");
+        for name in test.tests {
+            cargo.args(["--test", name]);
+        }
     }
     let output = match cargo.output() {
         Ok(output) => output,

@@ -16,9 +16,10 @@ SOCKET=/run/crtosd.sock
 BYTES=70000
 BIN=/rtos-bin
 
-# Starts crtosd in mode $1 and waits (up to 60 s) for its launch socket.
+# Starts crtosd in mode $1 and waits (up to 60 s) for its launch socket. The socket a
+# killed daemon leaves behind goes first, or the wait would end at once.
 start_daemon() {
-	rm -f /tmp/crtosd.log
+	rm -f /tmp/crtosd.log $SOCKET
 	crtosd --root $JAIL --notify "$1" --socket $SOCKET >/tmp/crtosd.log 2>&1 &
 	daemon=$!
 	i=0
