@@ -210,7 +210,8 @@ build/lab3/%/initrd.img: $(GUEST_OUT)/initrd.img build/hv/%/hypervisor.img build
 	cp target/$*/x86_64-unknown-linux-gnu/release/crtosd $(@D)/overlay/bin/crtosd
 	cp $(addprefix $(RTOS_USER_OUT)/,$(LAB3_PROGRAMS)) $(@D)/overlay/rtos-bin/
 	scripts/initrd-overlay.sh $@ $(GUEST_OUT)/initrd.img $(@D)/overlay
-.SECONDARY: $(foreach t,$(TREES),target/$(t)/release/rtos build/rtos/$(t)/rtos.img build/lab3/$(t)/initrd.img)
+.SECONDARY: $(foreach t,$(TREES),target/$(t)/release/rtos build/rtos/$(t)/rtos.img build/lab3/$(t)/initrd.img \
+  target/$(t)/x86_64-unknown-linux-gnu/release/crtosd)
 lab3: $(MACHINE) $(call LAB3_IMAGES,$(TREE)) ## Lab 3, forwarding: RTOS tasks use Linux's files through the ring and crtosd (SOLUTION=1: the solution)
 	$(call record-lab,lab3)
 
