@@ -94,6 +94,9 @@ stop_daemon
 step crtosctl shared
 
 cycle=end
+# The hypervisor logs the stop on the UART Linux's console shares: let the console
+# drain the lines above first, or the two interleave.
+sleep 1
 step crtosctl stop-rtos
 step crtosctl disable
 # ANCHOR_END: steps
