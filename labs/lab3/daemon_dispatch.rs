@@ -31,7 +31,7 @@ pub fn openat(call: &mut ForwardedCall) -> CallResult {
     // Linux's own `open`: that would leave the jail), put the new fd in the task's
     // table and return its number.
     let _ = (call, open_how);
-    todo!("LAB 3: daemon_dispatch.rs: openat: open the path through the jail and insert the fd in the shadow's table")
+    todo!("LAB 3: daemon_dispatch.rs: openat (open the path through the jail and insert the fd in the shadow's table)")
 }
 // ANCHOR_END: openat
 
@@ -43,7 +43,7 @@ pub fn read(call: &mut ForwardedCall) -> CallResult {
     // `count` (args[2]) bytes, read into it, keep only the bytes read, return their
     // number. A short read is a valid answer: do not loop.
     let _ = call;
-    todo!("LAB 3: daemon_dispatch.rs: read: read from the task's fd into the reply")
+    todo!("LAB 3: daemon_dispatch.rs: read (read from the task's fd into the reply)")
 }
 
 /// `write(fd, _, count)`: writes the payload (`count` bytes) to the task's `fd`;
@@ -52,7 +52,7 @@ pub fn write(call: &mut ForwardedCall) -> CallResult {
     // LAB 3: look the task's fd (args[0]) up in its table, take the payload checked
     // against `count` (args[2]), write it once, return what Linux returned.
     let _ = call;
-    todo!("LAB 3: daemon_dispatch.rs: write: write the payload to the task's fd")
+    todo!("LAB 3: daemon_dispatch.rs: write (write the payload to the task's fd)")
 }
 // ANCHOR_END: read_write
 
@@ -62,6 +62,6 @@ pub fn close(call: &mut ForwardedCall) -> CallResult {
     // LAB 3: remove the task's fd (args[0]) from its table; the `OwnedFd` you get
     // closes the Linux fd when dropped. An fd not in the table is refused (`BadFd`).
     let _ = call;
-    todo!("LAB 3: daemon_dispatch.rs: close: remove the fd from the shadow's table")
+    todo!("LAB 3: daemon_dispatch.rs: close (remove the fd from the shadow's table)")
 }
 // ANCHOR_END: close

@@ -10,8 +10,8 @@ mod daemon_file;
 mod device;
 mod explain;
 mod image;
-mod shared;
 mod run;
+mod shared;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
