@@ -17,6 +17,7 @@ crtosctl start-rtos /images/rtos.img "nonce=$nonce" >/dev/null || fail "crtosctl
 mkdir -p /tmp/jail/dev /run && mknod /tmp/jail/dev/null c 1 3
 NONCE=$nonce /rtos-bin/fwd-bench linux "$n"
 for mode in $modes; do
+	rm -f /run/crtosd.sock   # the last daemon's, or the wait below ends at once
 	crtosd --root /tmp/jail --notify "$mode" >/tmp/crtosd.log 2>&1 &
 	daemon=$!
 	i=0
