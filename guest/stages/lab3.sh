@@ -76,7 +76,8 @@ for cycle in poll ipi; do
 done
 
 # The daemon killed while a task's call is in flight: the call fails with EIO (fwd-eio
-# exits with the milliseconds it took), the RTOS lives on, a new daemon serves again.
+# exits with the milliseconds it took), the RTOS lives on, rejects a broken daemon's
+# answers, and a new daemon serves again.
 cycle=kill
 start_daemon ipi
 crtosctl run $BIN/fwd-eio >/tmp/eio.log 2>&1 &
@@ -88,6 +89,9 @@ say "cycle $cycle: crtosctl run fwd-eio: exit $? after the daemon was killed"
 wait $daemon 2>/dev/null
 sleep 1
 step crtosctl shared
+# A broken daemon on purpose: answers to no request, a bad status. The RTOS rejects and
+# counts them, and serves the next daemon as before.
+step crtosctl ring-garbage
 start_daemon ipi
 step crtosctl run $BIN/fwd-exit 0
 stop_daemon

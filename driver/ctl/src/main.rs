@@ -10,6 +10,7 @@ mod daemon_file;
 mod device;
 mod explain;
 mod image;
+mod ring_garbage;
 mod run;
 mod shared;
 
@@ -106,6 +107,10 @@ enum Command {
     /// In-guest tests: the daemon's ioctls and reads one step at a time (daemon_file.rs).
     #[command(hide = true)]
     DaemonFile { steps: Vec<String> },
+    /// Lab 3's grader: attach as a broken daemon and post answers the RTOS must reject
+    /// (ring_garbage.rs).
+    #[command(hide = true)]
+    RingGarbage,
     /// Start PROGRAM as an RTOS task through crtosd (lab 3) and wait for it; exits
     /// with its status (127/126 if it cannot be started, 1 if crtosd is not there).
     Run(run::RunArgs),
@@ -272,6 +277,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Exits => print_exits(&open_device()?)?,
         Command::Shared => shared::print_control_page(&open_device()?)?,
         Command::DaemonFile { steps } => daemon_file::run(&steps)?,
+        Command::RingGarbage => ring_garbage::run(&open_device()?)?,
         // Its exit status is the task's, not 0 or 1: handled in `main`.
         Command::Run(_) => unreachable!("`main` runs `crtosctl run` itself"),
         Command::UserVmcall { nr } => {

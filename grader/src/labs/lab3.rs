@@ -3,7 +3,7 @@
 //! crtosd, which runs each in the task's shadow context, jailed in /tmp/jail. The guest's
 //! stage script (guest/stages/lab3.sh) launches Linux executables on the RTOS with
 //! `crtosctl run`, once with the daemon polling and once woken by IPIs, then kills the
-//! daemon during a call. It decides nothing: it prints each step's output and exit
+//! daemon during a call and plays a broken daemon (`crtosctl ring-garbage`). It decides nothing: it prints each step's output and exit
 //! status, tagged with the cycle (`poll`, `ipi`, `kill`):
 //!
 //! ```text
@@ -99,6 +99,13 @@ fn checks() -> Vec<Check> {
             .lines(&[r"^lab3: cycle kill: crtosctl shared: daemon_alive: 0 nonce={nonce}$"])
             .predicate(eio_within_bound)
             .hint("the driver clears daemon_alive when the daemon's file closes; the RTOS must fail the waiting call with -EIO, not wait for a reply"),
+        check("malformed answers from a broken daemon are rejected and counted", 1)
+            .parent("Linux enables the hypervisor and starts the RTOS")
+            .lines(&[
+                r"^lab3: cycle kill: crtosctl ring-garbage: posted 2 forged answers \(one to no request, one with status 7\): the RTOS's rejected count went \d+ -> \d+ nonce={nonce}$",
+                r"^lab3: cycle kill: crtosctl ring-garbage: exit 0 nonce={nonce}$",
+            ])
+            .hint("the RTOS validates every answer (syscall_ring::Client::poll) and counts what it rejects; it must not crash or hang"),
         check("a restarted daemon serves again", 1)
             .parent("the daemon killed: the call in flight fails with EIO within 100 ms, the RTOS lives")
             .lines(&[r"^lab3: cycle kill: crtosctl run /rtos-bin/fwd-exit 0: exit 0 nonce={nonce}$"])
