@@ -4,6 +4,7 @@ use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crtos_abi::forwarding::KILLED_STATUS_BASE;
 use rustix::io::Errno;
 use syscall_ring::{Opcode, Request, RingError, Server};
 
@@ -222,6 +223,17 @@ impl<'r> Daemon<'r> {
     /// `crtosctl run` sent for `launch`, or copies of the daemon's stdio (launch 0: a
     /// task of the RTOS's run list).
     fn start_task(&mut self, task: u32, launch: u32) -> CallResult {
+        // The RTOS says `task` is new. A shadow still under that id belongs to a task of
+        // an earlier RTOS run (stopped and started again under this daemon): that task
+        // is gone, so its shadow closes and its launcher hears it was killed.
+        if self.shadows.exit(task).is_ok() {
+            self.launches
+                .task_exited(task, KILLED_STATUS_BASE + libc::SIGKILL);
+            self.stats.tasks_exited += 1;
+            self.log.log(format_args!(
+                "task {task} started again: the shadow of an earlier task {task} is closed"
+            ));
+        }
         let launched = match launch {
             0 => None,
             launch => self.launches.task_started(task, launch),
@@ -236,7 +248,7 @@ impl<'r> Daemon<'r> {
             None => self.own_stdio()?,
         };
         let shadow = Shadow::new(&self.jail, stdio)?;
-        self.shadows.start(task, shadow)?;
+        self.shadows.start(task, shadow);
         self.stats.tasks_started += 1;
         Ok(0)
     }

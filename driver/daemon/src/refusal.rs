@@ -18,17 +18,14 @@ pub enum Refusal {
     BadCount,
     /// The request names a task that has no shadow (never started, or exited).
     UnknownTask,
-    /// `TaskStart` for a task that already has a shadow.
-    TaskExists,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 5] = [
+    pub const ALL: [Refusal; 4] = [
         Refusal::BadFd,
         Refusal::BadPayload,
         Refusal::BadCount,
         Refusal::UnknownTask,
-        Refusal::TaskExists,
     ];
 
     /// What the task's system call returns: Linux's errno for the same mistake.
@@ -38,7 +35,6 @@ impl Refusal {
             Refusal::BadPayload => Errno::FAULT,
             Refusal::BadCount => Errno::INVAL,
             Refusal::UnknownTask => Errno::SRCH,
-            Refusal::TaskExists => Errno::EXIST,
         }
     }
 
@@ -49,7 +45,6 @@ impl Refusal {
             Refusal::BadPayload => "bad_payload",
             Refusal::BadCount => "bad_count",
             Refusal::UnknownTask => "unknown_task",
-            Refusal::TaskExists => "task_exists",
         }
     }
 }
