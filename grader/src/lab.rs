@@ -28,6 +28,19 @@ pub enum LabImage {
     },
 }
 
+impl LabImage {
+    /// The Linux guest `make guest` builds, entered through PVH, with a lab's
+    /// initramfs (the guest's own plus the lab's overlay: `build/labN/{tree}/initrd.img`).
+    pub const fn linux_guest(initrd: &'static str) -> LabImage {
+        LabImage::Pvh {
+            loader: "build/guest/pvh-loader",
+            vmlinux: "build/guest/vmlinux",
+            packed_vmlinux: "build/guest/vmlinux.packed",
+            initrd,
+        }
+    }
+}
+
 /// What the emulated CPU must offer for the lab's checks to be passable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Needs {

@@ -23,12 +23,7 @@ pub fn lab() -> Lab {
     Lab {
         name: "lab1",
         title: "VMX on: Linux keeps running as the guest of your hypervisor, answers CPUID and VMCALL from it, and gets the machine back",
-        image: LabImage::Pvh {
-            loader: "build/guest/pvh-loader",
-            vmlinux: "build/guest/vmlinux",
-            packed_vmlinux: "build/guest/vmlinux.packed",
-            initrd: "build/lab1/{tree}/initrd.img",
-        },
+        image: LabImage::linux_guest("build/lab1/{tree}/initrd.img"),
         build: "make lab1",
         student_dir: Some("labs/lab1"),
         // As guest/guest.mk's Bochs command line (the reservation, Bochs's TSC rate and

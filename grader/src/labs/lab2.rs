@@ -30,12 +30,7 @@ pub fn lab() -> Lab {
     Lab {
         name: "lab2",
         title: "AP boot: your hypervisor starts the RTOS on a CPU taken from Linux, which goes on beside it",
-        image: LabImage::Pvh {
-            loader: "build/guest/pvh-loader",
-            vmlinux: "build/guest/vmlinux",
-            packed_vmlinux: "build/guest/vmlinux.packed",
-            initrd: "build/lab2/{tree}/initrd.img",
-        },
+        image: LabImage::linux_guest("build/lab2/{tree}/initrd.img"),
         build: "make lab2",
         student_dir: Some("labs/lab2"),
         // As guest/guest.mk's Bochs command line, with the lab 2 stage and the nonce.

@@ -32,12 +32,7 @@ pub fn lab() -> Lab {
     Lab {
         name: "lab3",
         title: "forwarding: RTOS tasks read and write Linux's files and terminal through the ring and crtosd",
-        image: LabImage::Pvh {
-            loader: "build/guest/pvh-loader",
-            vmlinux: "build/guest/vmlinux",
-            packed_vmlinux: "build/guest/vmlinux.packed",
-            initrd: "build/lab3/{tree}/initrd.img",
-        },
+        image: LabImage::linux_guest("build/lab3/{tree}/initrd.img"),
         build: "make lab3",
         student_dir: Some("labs/lab3"),
         cmdline: "console=ttyS0,115200 quiet cryptomgr.notests memmap=52M$0x10000000 \
