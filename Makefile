@@ -87,6 +87,8 @@ HV_HOST_TEST := -p hypervisor --no-default-features --lib
 # last (see "the two trees").
 test-host: export CRTOS_TREE := solution
 test-host: ## Host unit tests of every crate (the hypervisor's logic included)
+	@# crtosd's launch tests run the real crtosctl binary, which `cargo test` does not build.
+	$(CARGO) build -q -p crtos-ctl
 	$(CARGO) test -q $(HOST_PKGS)
 	$(CARGO) test -q $(HV_HOST_TEST)
 
