@@ -88,13 +88,7 @@ fn malformed_ring_entries_are_rejected_and_counted() {
     poke_request(base, 2, |d| d.status = Status::Done as u32);
     let mut server_region = linux_side.attach().unwrap();
     let server = server_region.server().unwrap();
-    let stdio = std::array::from_fn(|_| std::fs::File::open("/dev/null").unwrap().into());
-    let mut daemon = Daemon::new(
-        server,
-        CONFIG.payload_slot_size,
-        Jail::new(&tree.jail()).unwrap(),
-        stdio,
-    );
+    let mut daemon = daemon_for(server, &tree);
     assert_eq!(daemon.drain(), 3);
     let stats = daemon.stats();
     assert_eq!(stats.ring_errors(RingError::UnknownOpcode), 1, "{stats}");
@@ -128,13 +122,7 @@ fn garbage_over_the_whole_ring_never_crashes_the_daemon() {
     unsafe { SharedRegion::init(base, rtos_side.len(), CONFIG).unwrap() };
     let mut server_region = linux_side.attach().unwrap();
     let server = server_region.server().unwrap();
-    let stdio = std::array::from_fn(|_| std::fs::File::open("/dev/null").unwrap().into());
-    let mut daemon = Daemon::new(
-        server,
-        CONFIG.payload_slot_size,
-        Jail::new(&tree.jail()).unwrap(),
-        stdio,
-    );
+    let mut daemon = daemon_for(server, &tree);
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let serving = scope.spawn(|| {
@@ -164,4 +152,15 @@ fn garbage_over_the_whole_ring_never_crashes_the_daemon() {
     });
     let stats = daemon.stats();
     assert!(stats.rejected() > 0, "garbage went unnoticed: {stats}");
+}
+
+/// A daemon serving `server`, jailed in `tree`, its own stdio /dev/null.
+fn daemon_for<'r>(server: syscall_ring::Server<'r>, tree: &Tree) -> Daemon<'r> {
+    let stdio = std::array::from_fn(|_| std::fs::File::open("/dev/null").unwrap().into());
+    Daemon::new(
+        server,
+        CONFIG.payload_slot_size,
+        Jail::new(&tree.jail()).unwrap(),
+        stdio,
+    )
 }
