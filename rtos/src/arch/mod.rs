@@ -6,10 +6,12 @@ pub mod context;
 pub mod service_stack;
 pub mod syscall_entry;
 pub mod trap;
+pub mod uintr;
 
 /// Brings up what user tasks need on this CPU: the exception hook, the timer's
 /// handler and the `syscall` MSRs.
 pub fn init() {
     trap::init();
+    uintr::init();
     syscall_entry::init();
 }
