@@ -12,6 +12,5 @@ pub mod uintr;
 /// handler and the `syscall` MSRs.
 pub fn init() {
     trap::init();
-    uintr::init();
     syscall_entry::init();
 }

@@ -35,11 +35,13 @@ pub fn available() -> bool {
 
 /// Turns CR4.UINTR on when CPUID.(7,0):EDX[5] says the CPU has user interrupts, and
 /// says which in one line.
-pub fn init() {
+pub fn init(nonce: &str) {
     // CPUID leaf 7 exists on every x86-64 CPU this kernel runs on.
     let edx = core::arch::x86_64::__cpuid_count(7, 0).edx;
     if edx & CPUID7_EDX_UINTR == 0 {
-        kprintln!("rtos: user interrupts: no UINTR on this CPU (the uintr_* calls fail)");
+        kprintln!(
+            "rtos: user interrupts: no UINTR on this CPU (the uintr_* calls fail) nonce={nonce}"
+        );
         return;
     }
     // SAFETY: CR4.UINTR only enables the UINTR instructions and the recognition of
@@ -48,7 +50,7 @@ pub fn init() {
     AVAILABLE.store(true, Ordering::Relaxed);
     baremetal::interrupts::register(UINTR_WAKE_VECTOR, crate::task::on_uintr_wake);
     kprintln!(
-        "rtos: user interrupts: UINTR on, notification vector {UINTR_NOTIFY_VECTOR:#x}, wake vector {UINTR_WAKE_VECTOR:#x}"
+        "rtos: user interrupts: UINTR on, notification vector {UINTR_NOTIFY_VECTOR:#x}, wake vector {UINTR_WAKE_VECTOR:#x} nonce={nonce}"
     );
 }
 
