@@ -59,6 +59,49 @@ pub fn init(nonce: &str) {
 #[repr(C, align(16))]
 pub struct Uitt(pub [UittEntry; UITT_ENTRIES as usize]);
 
+/// Where a receiver's UPID lives: in a slot of the shared region when the RTOS was
+/// started by Linux (so a Linux sender can name it), else in RTOS memory.
+pub enum TaskUpid {
+    Own(Box<Upid>),
+    Shared { slot: u64, upid: &'static Upid },
+}
+
+impl TaskUpid {
+    /// A cleared UPID: a shared slot if there is one, else one of the heap.
+    pub fn new() -> Self {
+        match crate::forwarder::upid_slots::take() {
+            Some((slot, upid)) => TaskUpid::Shared { slot, upid },
+            None => TaskUpid::Own(Box::default()),
+        }
+    }
+
+    /// The shared region's slot, if it lives there.
+    pub fn slot(&self) -> Option<u64> {
+        match self {
+            TaskUpid::Own(_) => None,
+            TaskUpid::Shared { slot, .. } => Some(*slot),
+        }
+    }
+}
+
+impl core::ops::Deref for TaskUpid {
+    type Target = Upid;
+    fn deref(&self) -> &Upid {
+        match self {
+            TaskUpid::Own(upid) => upid,
+            TaskUpid::Shared { upid, .. } => upid,
+        }
+    }
+}
+
+impl Drop for TaskUpid {
+    fn drop(&mut self) {
+        if let TaskUpid::Shared { slot, upid } = self {
+            crate::forwarder::upid_slots::give_back(*slot, upid);
+        }
+    }
+}
+
 /// A task's user-interrupt state while it does not run, and what it owns.
 #[derive(Default)]
 pub struct UintrState {
@@ -70,7 +113,7 @@ pub struct UintrState {
     pub rr: u64,
     pub uif: bool,
     /// The receiver's UPID (`uintr_register_handler`).
-    pub upid: Option<Box<Upid>>,
+    pub upid: Option<TaskUpid>,
     /// The sender's UITT (the first `uintr_register_sender`).
     pub uitt: Option<Box<Uitt>>,
     /// Blocked in `uintr_wait`: its UPID names [`UINTR_WAKE_VECTOR`], SN stays clear.

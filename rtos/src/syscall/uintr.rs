@@ -16,7 +16,7 @@ use crtos_abi::uintr::{UittEntry, Upid, USER_VECTORS};
 
 use super::errno::Errno;
 use super::Outcome;
-use crate::arch::uintr::{self, point_upid, UintrState, Uitt};
+use crate::arch::uintr::{self, point_upid, TaskUpid, UintrState, Uitt};
 use crate::config::{UINTR_NOTIFY_VECTOR, UINTR_WAKE_VECTOR};
 use crate::mm::user_memory;
 use crate::task::scheduler::Scheduler;
@@ -34,7 +34,7 @@ fn check_flags(flags: u64) -> Result<(), Errno> {
 }
 
 /// `uintr_register_handler(handler, flags)`: the task becomes a receiver; its UPID
-/// is made here (in RTOS memory).
+/// is made here (a slot of the shared region when started by Linux, else the heap).
 pub fn register_handler(task: &mut Task, handler: u64, flags: u64) -> Result<i64, Errno> {
     check_flags(flags)?;
     user_memory::slice(&task.space, handler, 1)?; // a mapped user address
@@ -42,9 +42,17 @@ pub fn register_handler(task: &mut Task, handler: u64, flags: u64) -> Result<i64
     if state.upid.is_some() {
         return Err(Errno::EBUSY);
     }
-    let upid = Box::new(Upid::default());
+    let upid = TaskUpid::new();
     // The task runs: notifications to this CPU, SN clear.
     point_upid(&upid, UINTR_NOTIFY_VECTOR);
+    if let Some(slot) = upid.slot() {
+        kprintln!(
+            "rtos: task {} {} uintr receiver: UPID in shared slot {slot} nonce={}",
+            task.tid,
+            task.name,
+            crate::task::nonce()
+        );
+    }
     state.upid = Some(upid);
     state.set_receiver(handler, STACK_ADJUST);
     state.load_msrs();
