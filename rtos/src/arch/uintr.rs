@@ -178,6 +178,7 @@ impl UintrState {
         };
     }
 
+    // ANCHOR: switch
     // LAB 4: the switch out. The RFC's order matters: SN first (a sender that looks
     // after it posts into PIR without a notification), then UIF (TESTUI) and CLUI
     // (nothing is delivered to the task from here on), then the MSRs.
@@ -200,6 +201,11 @@ impl UintrState {
         self.pd = read_msr(MSR_UINTR_PD);
         self.tt = read_msr(MSR_UINTR_TT);
         self.rr = read_msr(MSR_UINTR_RR);
+        // Until the next switch in, this CPU recognises no UINV: a late notification
+        // (a sender on another CPU that saw SN clear) then leaves its bit in the
+        // task's PIR, which the switch in looks at, instead of moving it into a UIRR
+        // already saved.
+        write_msr(MSR_UINTR_MISC, 0);
     }
 
     // LAB 4: the switch in. Load the MSRs; point the UPID at this CPU with the running
@@ -222,6 +228,8 @@ impl UintrState {
             unsafe { asm!("stui", options(nomem, nostack)) };
         }
     }
+
+    // ANCHOR_END: switch
 
     /// Loads the MSRs a system call may change (the running task's registration).
     pub fn load_msrs(&self) {
