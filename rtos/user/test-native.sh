@@ -139,7 +139,7 @@ grep -Eq "^latency: mode=linux n=1000 median=[0-9]+ p99=[0-9]+ $N\$" <<<"$out" &
 
 # User interrupts: Linux has none (no UINTR in the CPU, or no uintr_* calls in the
 # kernel), so every mode must say so and end with 0; the RTOS runs them under Bochs.
-for args in "ping 1 10" "pong 1 10" "sleeper" "waker 1" "bad"; do
+for args in "ping 1 10" "pong 1 10" "sleeper" "waker 1" "bad" "stale"; do
   out=$("$BIN/uintr" $args 2>&1); st=$?
   expect_lines "uintr $args: says there is no UINTR here" "$out" \
     "^uintr: no UINTR \((cpu|kernel)\) mode=${args%% *} $N\$"

@@ -9,6 +9,9 @@
  *   bad            bad requests get errnos (a kernel handler address -EFAULT, a second
  *                  handler -EBUSY, vector 64 and an unknown receiver -EINVAL); then SENDUIPI with an index past the UITT,
  *                  which must kill it (#GP): "uintr-bad: survived" must never appear
+ *   stale          sends to itself, unregisters its handler and registers a new one:
+ *                  the old UITT entry must be gone, so the SENDUIPI kills it (#GP)
+ *                  instead of reaching the new UPID ("uintr-stale: survived" never)
  * Where the CPU or the kernel has no user interrupts (Linux today, QEMU) every mode
  * says "no UINTR" and exits 0. SENDUIPI, UIRET, STUI, CLUI are written as bytes:
  * musl-gcc's assembler may not know them. */
@@ -18,6 +21,7 @@
 #include <errno.h>
 
 #define NR_UINTR_REGISTER_HANDLER 471
+#define NR_UINTR_UNREGISTER_HANDLER 472
 #define NR_UINTR_CREATE_FD 473
 #define NR_UINTR_REGISTER_SENDER 474
 #define NR_UINTR_WAIT 476
@@ -185,6 +189,20 @@ static int bad(void)
 	return 1;
 }
 
+static int stale(void)
+{
+	become_receiver("stale");
+	raw_syscall3(NR_UINTR_CREATE_FD, PING_VECTOR, 0, 0);
+	long index = sender_to(getpid(), PING_VECTOR);
+	long gone = raw_syscall3(NR_UINTR_UNREGISTER_HANDLER, 0, 0, 0);
+	long again = raw_syscall3(NR_UINTR_REGISTER_HANDLER, (long)uintr_handler, 0, 0);
+	stui();
+	say("uintr-stale: unregister=%ld register=%ld senduipi index=%ld", gone, again, index);
+	senduipi(index);
+	say("uintr-stale: survived received=%llu", (unsigned long long)received);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc >= 2 ? argv[1] : "";
@@ -202,6 +220,8 @@ int main(int argc, char **argv)
 		return waker(parse_count("uintr", "PEER", argv[2]));
 	if (strcmp(mode, "bad") == 0 && argc == 2)
 		return bad();
-	say("uintr: usage: uintr ping|pong PEER N | sleeper | waker PEER | bad");
+	if (strcmp(mode, "stale") == 0 && argc == 2)
+		return stale();
+	say("uintr: usage: uintr ping|pong PEER N | sleeper | waker PEER | bad | stale");
 	return 2;
 }

@@ -24,15 +24,16 @@ use crate::check::{check, exits_with_zero, Check, Transcript, Verdict};
 use crate::lab::{Lab, LabImage, Needs};
 
 /// What the RTOS is asked to run:  and the no_std Rust one; two equal-priority spinners that yield;
-/// user interrupts first (tids 1-5, which the programs name their peers by: pong and
-/// ping, a sleeper and its waker, a SENDUIPI with a bad index); a busy low-priority spinner under a high-priority periodic task; the sleep checker;
+/// user interrupts first (tids 1-6, which the programs name their peers by: pong and
+/// ping, a sleeper and its waker, a SENDUIPI with a bad index, one through an entry
+/// whose receiver is gone); a busy low-priority spinner under a high-priority periodic task; the sleep checker;
 /// four faulting programs; bad system calls (badcall, and abuse: every kind of bad
 /// argument, a 1 TiB mapping, memory until ENOMEM); the periodic latency program; a program
 /// with a broken ELF header and a name that does not exist (both refused).
 macro_rules! run_list {
     () => {
         "run=uintr@60:pong:2:1000 run=uintr@60:ping:1:1000 run=uintr@60:sleeper \
-    run=uintr@60:waker:3 run=uintr@60:bad \
+    run=uintr@60:waker:3 run=uintr@60:bad run=uintr@60:stale \
     run=hello@40:a:b run=rust-hello@40 run=spin@10:A:3:yield run=spin@10:B:3:yield \
     run=spin@5:C:20:busy run=preempt@20:80:2000:100 run=sleep-check@30 \
     run=fault@50:null run=fault@50:ud run=fault@50:div run=fault@50:gp run=badcall@50 \
@@ -377,12 +378,23 @@ fn uintr_checks() -> Vec<Check> {
             .parent("bad UINTR requests get an errno")
             .lines(&[
                 r"^\[rtos\] uintr-bad: senduipi index=4096 nonce={nonce}$",
-                r"^\[rtos\] rtos: task \d+ uintr killed: #GP general protection rip=0x[0-9a-f]+ addr=0x[0-9a-f]+ nonce={nonce}$",
+                r"^\[rtos\] rtos: task 5 uintr killed: #GP general protection rip=0x[0-9a-f]+ addr=0x[0-9a-f]+ nonce={nonce}$",
             ])
             .hint("the #GP of SENDUIPI is a user-mode fault like any other"),
         check("the task that sent to a bad index never goes on", 1)
             .parent("a SENDUIPI past the UITT kills its sender alone")
             .absent(r"^\[rtos\] uintr-bad: survived")
             .hint("the killed task must never be resumed"),
+        check("a gone receiver's UITT entries are gone: a send through one faults", 2)
+            .parent("the RTOS turns user interrupts on (CR4.UINTR)")
+            .lines(&[
+                r"^\[rtos\] uintr-stale: unregister=0 register=0 senduipi index=0 nonce={nonce}$",
+                r"^\[rtos\] rtos: task 6 uintr killed: #GP general protection rip=0x[0-9a-f]+ addr=0x[0-9a-f]+ nonce={nonce}$",
+            ])
+            .hint("syscall/uintr.rs: every UITT entry naming a freed UPID must be invalidated (its memory may be the next receiver's)"),
+        check("the send through a gone receiver's entry never reaches the new one", 1)
+            .parent("a gone receiver's UITT entries are gone: a send through one faults")
+            .absent(r"^\[rtos\] uintr-stale: survived")
+            .hint("the UITT entry must be invalid, not pointing at the new UPID"),
     ]
 }
