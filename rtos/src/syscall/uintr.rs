@@ -47,7 +47,7 @@ pub fn register_handler(task: &mut Task, handler: u64, flags: u64) -> Result<i64
     point_upid(&upid, UINTR_NOTIFY_VECTOR);
     if let Some(slot) = upid.slot() {
         kprintln!(
-            "rtos: task {} {} uintr receiver: UPID in shared slot {slot} nonce={}",
+            "rtos: task {} {}: user-interrupt receiver, UPID in shared slot {slot} nonce={}",
             task.tid,
             task.name,
             crate::task::nonce()
