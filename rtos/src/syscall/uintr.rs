@@ -22,8 +22,9 @@ use crate::mm::user_memory;
 use crate::task::scheduler::Scheduler;
 use crate::task::tcb::{Task, Tid};
 
-/// Bytes delivery steps below the interrupted RSP: the System V red zone.
-const STACK_ADJUST: u64 = 128;
+/// Bytes delivery steps below the interrupted RSP: the System V red zone, which RTOS
+/// tasks (Linux executables) use as Linux threads do.
+use crtos_abi::uintr::LINUX_STACK_ADJUST as STACK_ADJUST;
 
 fn check_flags(flags: u64) -> Result<(), Errno> {
     match (uintr::available(), flags) {
