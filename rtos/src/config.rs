@@ -41,7 +41,7 @@ pub const PRIO_DEFAULT: u8 = 10;
 /// neither preempts nor starves the run list's tasks of default priority.
 pub const LAUNCH_PRIO: u8 = PRIO_DEFAULT;
 /// How many tasks the command line may start.
-pub const MAX_TASKS: usize = 16;
+pub const MAX_TASKS: usize = 24;
 
 /// Interrupt vectors of the RTOS (external interrupts start at 32).
 pub const TIMER_VECTOR: u8 = 0x30;
@@ -50,6 +50,13 @@ pub const FORWARD_NOTIFY_VECTOR: u8 = 0x31;
 /// The idle loop's `int` into the kernel when it finds forwarding work (software
 /// only: no device or IPI uses it, so it needs no EOI).
 pub const FORWARD_SERVICE_VECTOR: u8 = 0x32;
+/// User interrupts (lab 4): the notification vector (UINV) of a running receiver. With
+/// CR4.UINTR set the CPU takes it as a user-interrupt notification; it never reaches
+/// the IDT.
+pub const UINTR_NOTIFY_VECTOR: u8 = 0x33;
+/// What a receiver blocked in `uintr_wait` has in its UPID instead: an ordinary
+/// interrupt, whose handler wakes it (as the RFC's kernel does).
+pub const UINTR_WAKE_VECTOR: u8 = 0x34;
 /// While the forwarder waits on the daemon, it looks at the ring and the control page
 /// at least this often, notification or not (the contract's bound for failing the
 /// calls of a dead daemon is 100 ms).

@@ -7,6 +7,7 @@
 pub enum Errno {
     EPERM = 1,
     ESRCH = 3,
+    EINTR = 4,
     EIO = 5,
     E2BIG = 7,
     ENOEXEC = 8,
@@ -14,10 +15,13 @@ pub enum Errno {
     EAGAIN = 11,
     ENOMEM = 12,
     EFAULT = 14,
+    EBUSY = 16,
     EINVAL = 22,
     ENOTTY = 25,
+    ENOSPC = 28,
     ENAMETOOLONG = 36,
     ENOSYS = 38,
+    EOPNOTSUPP = 95,
 }
 
 impl Errno {

@@ -62,6 +62,7 @@ pub fn kernel_main(boot: &'static BootBlock) -> ! {
     }
     drivers::tsc::init(boot.tsc_khz, boot.realtime_at_boot_ns);
     arch::init();
+    arch::uintr::init(options.nonce);
     drivers::apic_timer::init(boot.local_apic_base);
     drivers::apic_timer::check_rate(options.nonce);
     bench::set_enabled(options.bench);

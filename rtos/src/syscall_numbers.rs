@@ -79,4 +79,12 @@ syscalls! {
     RENAMEAT = 264, "renameat";
     PRLIMIT64 = 302, "prlimit64";
     GETRANDOM = 318, "getrandom";
+    // Intel's UINTR RFC (v1, 2021: "x86/uintr: Wire up the user interrupt syscalls"),
+    // numbers never merged into Linux; the RTOS serves them (syscall/uintr.rs).
+    UINTR_REGISTER_HANDLER = 471, "uintr_register_handler";
+    UINTR_UNREGISTER_HANDLER = 472, "uintr_unregister_handler";
+    UINTR_CREATE_FD = 473, "uintr_create_fd";
+    UINTR_REGISTER_SENDER = 474, "uintr_register_sender";
+    UINTR_UNREGISTER_SENDER = 475, "uintr_unregister_sender";
+    UINTR_WAIT = 476, "uintr_wait";
 }

@@ -137,5 +137,16 @@ grep -Eq "^latency: mode=linux n=1000 median=[0-9]+ p99=[0-9]+ $N\$" <<<"$out" &
   grep -Eq "^throughput: mode=linux bytes=1048576 cycles=[0-9]+ bytes_per_kcycle=[0-9]+ $N\$" <<<"$out" &&
   ok "fwd-bench: latency and throughput lines" || bad "fwd-bench: lines" "$out"
 
+# User interrupts: Linux has none (no UINTR in the CPU, or no uintr_* calls in the
+# kernel), so every mode must say so and end with 0; the RTOS runs them under Bochs.
+for args in "ping 1 10" "pong 1 10" "sleeper" "waker 1" "bad" "stale"; do
+  out=$("$BIN/uintr" $args 2>&1); st=$?
+  expect_lines "uintr $args: says there is no UINTR here" "$out" \
+    "^uintr: no UINTR \((cpu|kernel)\) mode=${args%% *} $N\$"
+  expect_status "uintr $args exits 0" $st 0 "$out"
+done
+out=$("$BIN/uintr" 2>&1); st=$?
+expect_status "uintr without a mode: usage, exit 2" $st 2 "$out"
+
 echo "rtos-user-test: $pass passed, $fail failed"
 ((fail == 0))

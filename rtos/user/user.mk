@@ -11,7 +11,7 @@
 RTOS_USER_OUT := build/rtos/user
 RTOS_USER_DIR := rtos/user
 RTOS_USER_C := hello spin sleep-check fault badcall preempt rt-periodic \
-  fwd-files fwd-bench fwd-exit fwd-eio
+  fwd-files fwd-bench fwd-exit fwd-eio uintr
 RTOS_USER_PROGS := $(RTOS_USER_C) rust-hello
 RTOS_USER_BINS := $(addprefix $(RTOS_USER_OUT)/,$(RTOS_USER_PROGS))
 MUSL_GCC ?= musl-gcc

@@ -23,14 +23,18 @@ use regex::Regex;
 use crate::check::{check, exits_with_zero, Check, Transcript, Verdict};
 use crate::lab::{Lab, LabImage, Needs};
 
-/// What the RTOS is asked to run: the musl hello and the no_std Rust one; two equal-priority spinners that yield;
-/// a busy low-priority spinner under a high-priority periodic task; the sleep checker;
+/// What the RTOS is asked to run:  and the no_std Rust one; two equal-priority spinners that yield;
+/// user interrupts first (tids 1-6, which the programs name their peers by: pong and
+/// ping, a sleeper and its waker, a SENDUIPI with a bad index, one through an entry
+/// whose receiver is gone); a busy low-priority spinner under a high-priority periodic task; the sleep checker;
 /// four faulting programs; bad system calls (badcall, and abuse: every kind of bad
 /// argument, a 1 TiB mapping, memory until ENOMEM); the periodic latency program; a program
 /// with a broken ELF header and a name that does not exist (both refused).
 macro_rules! run_list {
     () => {
-        "run=hello@40:a:b run=rust-hello@40 run=spin@10:A:3:yield run=spin@10:B:3:yield \
+        "run=uintr@60:pong:2:1000 run=uintr@60:ping:1:1000 run=uintr@60:sleeper \
+    run=uintr@60:waker:3 run=uintr@60:bad run=uintr@60:stale \
+    run=hello@40:a:b run=rust-hello@40 run=spin@10:A:3:yield run=spin@10:B:3:yield \
     run=spin@5:C:20:busy run=preempt@20:80:2000:100 run=sleep-check@30 \
     run=fault@50:null run=fault@50:ud run=fault@50:div run=fault@50:gp run=badcall@50 \
     run=rt-periodic@20:--side:rtos:--period-us:1000:--count:200:--prio:70 \
@@ -173,12 +177,14 @@ fn killed(fault: &'static str) -> &'static str {
     }
 }
 
-/// Every check; on Bochs (`grader rtos --machine bochs`).
+/// Every check; on Bochs (`grader rtos --machine bochs`), which has user interrupts.
 pub fn lab() -> Lab {
+    let mut checks = checks(true);
+    checks.extend(uintr_checks());
     Lab {
         name: "rtos",
         title: "the RTOS alone, timing included (grade it on Bochs): static Linux programs under a SCHED_FIFO kernel",
-        checks: checks(true),
+        checks,
         ..lab_without_checks()
     }
 }
@@ -190,7 +196,19 @@ pub fn lab_qemu() -> Lab {
         title:
             "the RTOS alone on QEMU, in a second, entered like lab 2 will: everything but timing",
         cmdline: CMDLINE_IMAGE_ENTRY,
-        checks: checks(false),
+        checks: {
+            let mut checks = checks(false);
+            checks.push(
+                check("without UINTR (QEMU), the uintr programs say so and end", 1)
+                    .parent("the RTOS boots and prints its banner")
+                    .lines(&[
+                        r"^\[rtos\] rtos: user interrupts: no UINTR on this CPU \(the uintr_\* calls fail\) nonce={nonce}$",
+                        r"^\[rtos\] uintr: no UINTR \(cpu\) mode=ping nonce={nonce}$",
+                    ])
+                    .hint("arch/uintr.rs: CR4.UINTR only where CPUID.(7,0):EDX[5] says so"),
+            );
+            checks
+        },
         ..lab_without_checks()
     }
 }
@@ -332,4 +350,51 @@ fn checks(timing: bool) -> Vec<Check> {
         ]);
     }
     checks
+}
+
+/// User interrupts between tasks (lab 4's RTOS side; rtos/user/uintr.c).
+fn uintr_checks() -> Vec<Check> {
+    vec![
+        check("the RTOS turns user interrupts on (CR4.UINTR)", 1)
+            .parent("the RTOS boots and prints its banner")
+            .lines(&[r"^\[rtos\] rtos: user interrupts: UINTR on, notification vector 0x[0-9a-f]+, wake vector 0x[0-9a-f]+ nonce={nonce}$"])
+            .hint("arch/uintr.rs: CPUID.(7,0):EDX[5], then CR4 bit 25"),
+        check("two tasks ping-pong by SENDUIPI, each in its own handler", 3)
+            .parent("the RTOS turns user interrupts on (CR4.UINTR)")
+            .lines(&[
+                r"^\[rtos\] uintr-pong: n=1000 received=1000 nonce={nonce}$",
+                r"^\[rtos\] uintr-pingpong: n=1000 median=\d+ p99=\d+ nonce={nonce}$",
+            ])
+            .hint("arch/uintr.rs: the switch out (SN, UIF, CLUI, the MSRs) and in (MSRs, NDST, SN clear, self-IPI for PIR, STUI)"),
+        check("a task blocked in uintr_wait is woken by a user interrupt", 2)
+            .parent("the RTOS turns user interrupts on (CR4.UINTR)")
+            .lines(&[r"^\[rtos\] uintr-wait: woken ret=-4 received=1 vector=5 ok=1 nonce={nonce}$"])
+            .hint("syscall/uintr.rs: while blocked the UPID names the wake vector; its handler wakes the task"),
+        check("bad UINTR requests get an errno", 1)
+            .parent("the RTOS turns user interrupts on (CR4.UINTR)")
+            .lines(&[r"^\[rtos\] uintr-bad: kernel_handler=-14 register_again=-16 create_fd_64=-22 sender_to_nobody=-22 ok=1 nonce={nonce}$"])
+            .hint("syscall/uintr.rs: check every address, vector and handle before using it"),
+        check("a SENDUIPI past the UITT kills its sender alone", 2)
+            .parent("bad UINTR requests get an errno")
+            .lines(&[
+                r"^\[rtos\] uintr-bad: senduipi index=4096 nonce={nonce}$",
+                r"^\[rtos\] rtos: task 5 uintr killed: #GP general protection rip=0x[0-9a-f]+ addr=0x[0-9a-f]+ nonce={nonce}$",
+            ])
+            .hint("the #GP of SENDUIPI is a user-mode fault like any other"),
+        check("the task that sent to a bad index never goes on", 1)
+            .parent("a SENDUIPI past the UITT kills its sender alone")
+            .absent(r"^\[rtos\] uintr-bad: survived")
+            .hint("the killed task must never be resumed"),
+        check("a gone receiver's UITT entries are gone: a send through one faults", 2)
+            .parent("the RTOS turns user interrupts on (CR4.UINTR)")
+            .lines(&[
+                r"^\[rtos\] uintr-stale: unregister=0 register=0 senduipi index=0 nonce={nonce}$",
+                r"^\[rtos\] rtos: task 6 uintr killed: #GP general protection rip=0x[0-9a-f]+ addr=0x[0-9a-f]+ nonce={nonce}$",
+            ])
+            .hint("syscall/uintr.rs: every UITT entry naming a freed UPID must be invalidated (its memory may be the next receiver's)"),
+        check("the send through a gone receiver's entry never reaches the new one", 1)
+            .parent("a gone receiver's UITT entries are gone: a send through one faults")
+            .absent(r"^\[rtos\] uintr-stale: survived")
+            .hint("the UITT entry must be invalid, not pointing at the new UPID"),
+    ]
 }

@@ -12,6 +12,7 @@ use baremetal::interrupts::{FxArea, TrapFrame};
 use x86_64::registers::model_specific::FsBase;
 use x86_64::VirtAddr;
 
+use super::uintr::UintrState;
 use crate::config::IDLE_STACK_SIZE;
 
 /// RFLAGS of a fresh task: IF (bit 9) and the reserved bit 1.
@@ -31,6 +32,8 @@ pub struct Context {
     pub fx: FxArea,
     /// `arch_prctl(ARCH_SET_FS)` sets it; loaded into IA32_FS_BASE on every switch in.
     pub fs_base: u64,
+    /// Its user interrupts (lab 4): registers, UIF, UPID and UITT.
+    pub uintr: UintrState,
 }
 
 impl Context {
@@ -49,6 +52,7 @@ impl Context {
             frame,
             fx: fresh_fx_area(),
             fs_base: 0,
+            uintr: UintrState::default(),
         })
     }
 
@@ -59,6 +63,7 @@ impl Context {
         // SAFETY: every frame the RTOS gets comes from an entry stub that saved the FPU
         // state right below it (baremetal's interrupt stubs, our syscall entry).
         self.fx = unsafe { frame.fx_area() }.clone();
+        self.uintr.switch_out();
     }
 
     /// Makes the entry stub's return path resume this state.
@@ -67,6 +72,7 @@ impl Context {
         // SAFETY: as in `save`.
         *unsafe { frame.fx_area() } = self.fx.clone();
         FsBase::write(VirtAddr::new_truncate(self.fs_base));
+        self.uintr.switch_in();
     }
     // ANCHOR_END: save_load
 }

@@ -6,6 +6,7 @@ pub mod context;
 pub mod service_stack;
 pub mod syscall_entry;
 pub mod trap;
+pub mod uintr;
 
 /// Brings up what user tasks need on this CPU: the exception hook, the timer's
 /// handler and the `syscall` MSRs.

@@ -5,7 +5,8 @@
 //!
 //! One concept per file: `control` (the control page, notifying Linux), `ring` (the
 //! ring of one daemon generation), `wait` (a task's call, from its system call to its
-//! wake-up), `launch` (the mailbox), `idle` (how the idle loop waits, the vectors).
+//! wake-up), `launch` (the mailbox), `idle` (how the idle loop waits, the vectors),
+//! `upid_slots` (the shared region's UPIDs of RTOS tasks, lab 4).
 //! What touches no hardware (packing, the generation state machine, the mailbox's
 //! checks) is the library's `rtos::forward`, tested on the host.
 
@@ -13,6 +14,7 @@ mod control;
 mod idle;
 mod launch;
 mod ring;
+pub mod upid_slots;
 mod wait;
 
 use core::sync::atomic::Ordering;
@@ -95,6 +97,11 @@ pub fn init(boot: &'static BootBlock, mode: RunMode, nonce: &str) {
     );
 }
 // ANCHOR_END: init
+
+/// The shared region's physical base, when the RTOS forwards.
+fn shared_base() -> Option<u64> {
+    FORWARDER.lock().as_ref().map(|fw| fw.shared_base)
+}
 
 /// Whether the RTOS forwards (and so stays up when its run list is done).
 pub fn is_on() -> bool {

@@ -8,6 +8,7 @@ mod memory;
 mod process;
 mod sched;
 mod time;
+pub mod uintr;
 
 use baremetal::interrupts::TrapFrame;
 pub use rtos::errno;
@@ -94,6 +95,12 @@ fn dispatch(sched: &mut Scheduler, number: u64, a: &[u64; 6]) -> Outcome {
         nr::CLOCK_GETRES => time::clock_getres(sched.current(), a[0], a[1]).into(),
         nr::NANOSLEEP => time::nanosleep(sched.current(), a[0]),
         nr::CLOCK_NANOSLEEP => time::clock_nanosleep(sched.current(), a[0], a[1], a[2]),
+        nr::UINTR_REGISTER_HANDLER => uintr::register_handler(sched.current(), a[0], a[1]).into(),
+        nr::UINTR_UNREGISTER_HANDLER => uintr::unregister_handler(sched, a[0]).into(),
+        nr::UINTR_CREATE_FD => uintr::create_fd(sched.current(), a[0], a[1]).into(),
+        nr::UINTR_REGISTER_SENDER => uintr::register_sender(sched, a[0], a[1]).into(),
+        nr::UINTR_UNREGISTER_SENDER => uintr::unregister_sender(sched.current(), a[0], a[1]).into(),
+        nr::UINTR_WAIT => uintr::wait(sched.current(), a[0]),
         _ => {
             let task = sched.current();
             kprintln!(

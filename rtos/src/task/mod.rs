@@ -207,6 +207,15 @@ pub fn on_forward_event(frame: &mut TrapFrame) {
     sched.reschedule(frame);
 }
 
+/// The user-interrupt wake vector (a SENDUIPI to a receiver blocked in `uintr_wait`):
+/// wake it, then decide.
+pub fn on_uintr_wake(frame: &mut TrapFrame) {
+    baremetal::apic::end_of_interrupt();
+    let mut sched = SCHED.lock();
+    crate::syscall::uintr::wake_receivers(&mut sched);
+    sched.reschedule(frame);
+}
+
 /// Ends the current task with `status` (`exit`, `exit_group`) and picks the next one.
 pub fn exit_current(sched: &mut Scheduler, frame: &mut TrapFrame, status: i32) {
     let task = sched.remove_current();
@@ -234,6 +243,7 @@ pub fn kill_current(frame: &mut TrapFrame, fault: &str, addr: u64) {
 }
 
 fn finish_task(sched: &mut Scheduler, frame: &mut TrapFrame, task: Task, status: i32) {
+    crate::syscall::uintr::task_ended(sched, &task);
     crate::forwarder::task_ended(&task, status);
     drop(task); // frees its memory; the kernel's address space is active
     if sched.is_empty() {
