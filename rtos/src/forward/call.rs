@@ -192,7 +192,7 @@ impl ForwardedCall {
             read_path(mem, path, &mut payload)?;
         }
         if payload.len() > slot_len {
-            return Err(Errno::ENAMETOOLONG);
+            return Err(Errno::NameTooLong);
         }
         Ok(Some(Self { kind, payload }))
     }
@@ -282,7 +282,7 @@ impl ForwardedCall {
 /// A reply destination: `len` writable bytes at `addr`.
 fn out(mem: &impl UserMemory, addr: u64, len: usize) -> Result<(u64, usize), Errno> {
     if len > 0 && !mem.check(addr, len as u64, true) {
-        return Err(Errno::EFAULT);
+        return Err(Errno::Fault);
     }
     Ok((addr, len))
 }
@@ -296,13 +296,13 @@ fn checked_buffers(
     let mut total = 0u64;
     for v in buffers {
         if v.len > 0 && !mem.check(v.base, v.len, write) {
-            return Err(Errno::EFAULT);
+            return Err(Errno::Fault);
         }
-        total = total.checked_add(v.len).ok_or(Errno::EINVAL)?;
+        total = total.checked_add(v.len).ok_or(Errno::Inval)?;
     }
     // Linux moves at most MAX_RW_COUNT (2 GiB less a page) per call.
     if total > i32::MAX as u64 {
-        return Err(Errno::EINVAL);
+        return Err(Errno::Inval);
     }
     Ok(buffers.iter().copied().filter(|v| v.len > 0).collect())
 }
@@ -310,7 +310,7 @@ fn checked_buffers(
 /// A `readv`/`writev` iovec array, copied out of the task.
 fn read_iovecs(mem: &impl UserMemory, iov: u64, count: u64) -> Result<Vec<IoVec>, Errno> {
     if count > IOV_MAX {
-        return Err(Errno::EINVAL);
+        return Err(Errno::Inval);
     }
     let mut iovecs = Vec::with_capacity(count as usize);
     for i in 0..count {
@@ -329,13 +329,13 @@ fn read_iovecs(mem: &impl UserMemory, iov: u64, count: u64) -> Result<Vec<IoVec>
 fn read_path(mem: &impl UserMemory, addr: u64, payload: &mut Vec<u8>) -> Result<(), Errno> {
     for i in 0..PATH_MAX as u64 {
         let mut byte = [0u8];
-        mem.read(addr.checked_add(i).ok_or(Errno::EFAULT)?, &mut byte)?;
+        mem.read(addr.checked_add(i).ok_or(Errno::Fault)?, &mut byte)?;
         payload.push(byte[0]);
         if byte[0] == 0 {
             return Ok(());
         }
     }
-    Err(Errno::ENAMETOOLONG)
+    Err(Errno::NameTooLong)
 }
 
 /// Calls `f(user address, part)` for each piece of the flattened range `range` of

@@ -36,27 +36,27 @@ impl Launch {
 /// `argv` (argv[0] not empty), and an image of 1..=LAUNCH_MAX_SIZE bytes.
 pub fn parse(argv: &[u8], argc: u32, image_len: u32) -> Result<Launch, Errno> {
     if argc == 0 {
-        return Err(Errno::EINVAL);
+        return Err(Errno::Inval);
     }
     if argc as usize > MAX_LAUNCH_ARGS {
-        return Err(Errno::E2BIG);
+        return Err(Errno::TooBig);
     }
     if image_len == 0 {
-        return Err(Errno::ENOEXEC);
+        return Err(Errno::NoExec);
     }
     if image_len as u64 > LAUNCH_MAX_SIZE {
-        return Err(Errno::E2BIG);
+        return Err(Errno::TooBig);
     }
     let mut strings = argv.split_inclusive(|&b| b == 0);
     let mut args = Vec::with_capacity(argc as usize);
     for _ in 0..argc {
-        let with_nul = strings.next().ok_or(Errno::EINVAL)?;
-        let text = with_nul.strip_suffix(&[0]).ok_or(Errno::EINVAL)?;
-        let text = core::str::from_utf8(text).map_err(|_| Errno::EINVAL)?;
+        let with_nul = strings.next().ok_or(Errno::Inval)?;
+        let text = with_nul.strip_suffix(&[0]).ok_or(Errno::Inval)?;
+        let text = core::str::from_utf8(text).map_err(|_| Errno::Inval)?;
         args.push(String::from(text));
     }
     if args[0].is_empty() {
-        return Err(Errno::EINVAL);
+        return Err(Errno::Inval);
     }
     Ok(Launch {
         argv: args,
@@ -89,19 +89,19 @@ mod tests {
 
     #[test]
     fn garbage_is_refused_with_a_clear_errno() {
-        assert_eq!(parse(&mailbox(b"a\0"), 0, 10), Err(Errno::EINVAL));
-        assert_eq!(parse(&mailbox(b"a\0"), 65, 10), Err(Errno::E2BIG));
-        assert_eq!(parse(&mailbox(b"a\0"), u32::MAX, 10), Err(Errno::E2BIG));
-        assert_eq!(parse(&mailbox(b"a\0"), 1, 0), Err(Errno::ENOEXEC));
+        assert_eq!(parse(&mailbox(b"a\0"), 0, 10), Err(Errno::Inval));
+        assert_eq!(parse(&mailbox(b"a\0"), 65, 10), Err(Errno::TooBig));
+        assert_eq!(parse(&mailbox(b"a\0"), u32::MAX, 10), Err(Errno::TooBig));
+        assert_eq!(parse(&mailbox(b"a\0"), 1, 0), Err(Errno::NoExec));
         assert_eq!(
             parse(&mailbox(b"a\0"), 1, LAUNCH_MAX_SIZE as u32 + 1),
-            Err(Errno::E2BIG)
+            Err(Errno::TooBig)
         );
         // More strings claimed than there are NULs: the buffer has no terminator.
-        assert_eq!(parse(&[0xAA; LAUNCH_ARGV_LEN], 1, 10), Err(Errno::EINVAL));
-        assert_eq!(parse(&mailbox(b"a\0b"), 2, 10), Err(Errno::EINVAL));
-        assert_eq!(parse(&mailbox(b"\xff\xfe\0"), 1, 10), Err(Errno::EINVAL));
-        assert_eq!(parse(&mailbox(b"\0x\0"), 2, 10), Err(Errno::EINVAL));
+        assert_eq!(parse(&[0xAA; LAUNCH_ARGV_LEN], 1, 10), Err(Errno::Inval));
+        assert_eq!(parse(&mailbox(b"a\0b"), 2, 10), Err(Errno::Inval));
+        assert_eq!(parse(&mailbox(b"\xff\xfe\0"), 1, 10), Err(Errno::Inval));
+        assert_eq!(parse(&mailbox(b"\0x\0"), 2, 10), Err(Errno::Inval));
     }
 
     #[test]

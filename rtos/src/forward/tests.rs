@@ -33,11 +33,11 @@ impl Memory {
         Memory(RefCell::new(vec![0; len]))
     }
     fn range(&self, addr: u64, len: usize) -> Result<std::ops::Range<usize>, Errno> {
-        let start = addr.checked_sub(BASE).ok_or(Errno::EFAULT)? as usize;
-        let end = start.checked_add(len).ok_or(Errno::EFAULT)?;
+        let start = addr.checked_sub(BASE).ok_or(Errno::Fault)? as usize;
+        let end = start.checked_add(len).ok_or(Errno::Fault)?;
         (end <= self.0.borrow().len())
             .then_some(start..end)
-            .ok_or(Errno::EFAULT)
+            .ok_or(Errno::Fault)
     }
     fn put(&self, addr: u64, data: &[u8]) {
         self.write(addr, data).unwrap();
@@ -182,7 +182,7 @@ impl Bench {
         {
             Ok(Some(call)) => call,
             Ok(None) => panic!("syscall {number} is not forwarded"),
-            Err(errno) => return errno.as_return(),
+            Err(errno) => return errno.negative(),
         };
         let mut reply = vec![0u8; CONFIG.payload_slot_size as usize];
         loop {
@@ -326,7 +326,7 @@ fn paths_travel_nul_terminated_with_their_integer_arguments_and_replies_come_bac
 fn bad_pointers_and_long_paths_fail_before_anything_is_sent() {
     let mut bench = Bench::new();
     let mem = Memory::new(8 * 1024);
-    let efault = Errno::EFAULT.as_return();
+    let efault = Errno::Fault.negative();
     assert_eq!(bench.syscall(&mem, nr::OPEN, [0x10, 0, 0, 0, 0, 0]), efault);
     assert_eq!(
         bench.syscall(&mem, nr::READ, [0, BASE + 0x1F00, 0x200, 0, 0, 0]),
@@ -338,7 +338,7 @@ fn bad_pointers_and_long_paths_fail_before_anything_is_sent() {
     );
     assert_eq!(
         bench.syscall(&mem, nr::WRITEV, [1, BASE, 1025, 0, 0, 0]),
-        Errno::EINVAL.as_return()
+        Errno::Inval.negative()
     );
     // A path running off the task's memory, one longer than PATH_MAX, and one longer
     // than a payload slot.
@@ -348,7 +348,7 @@ fn bad_pointers_and_long_paths_fail_before_anything_is_sent() {
         bench.syscall(&mem, nr::OPEN, [near_end, 0, 0, 0, 0, 0]),
         efault
     );
-    let too_long = Errno::ENAMETOOLONG.as_return();
+    let too_long = Errno::NameTooLong.negative();
     assert_eq!(
         bench.syscall(&mem, nr::OPEN, [BASE, 0, 0, 0, 0, 0]),
         too_long
@@ -356,7 +356,7 @@ fn bad_pointers_and_long_paths_fail_before_anything_is_sent() {
     mem.put(BASE + 300, &[0]);
     assert_eq!(
         bench.syscall(&mem, nr::OPEN, [BASE, 0, 0, 0, 0, 0]),
-        Errno::ENAMETOOLONG.as_return()
+        Errno::NameTooLong.negative()
     );
     assert_eq!(bench.requests(), 0);
     // Linux's own answer for a bad fd comes back as it is.

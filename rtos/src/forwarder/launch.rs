@@ -34,7 +34,7 @@ impl Forwarder {
                     "rtos: launch {seq} refused: {errno:?} nonce={}",
                     task::nonce()
                 );
-                errno.as_return() as i32
+                errno.negative() as i32
             }
         };
         self.control.launch_result.store(result, Ordering::Relaxed);
@@ -49,7 +49,7 @@ impl Forwarder {
     fn launch(&mut self, sched: &mut Scheduler, seq: u32) -> Result<Tid, Errno> {
         // No daemon: nobody would serve the task's calls, nor wait for its status.
         if self.ring.is_none() {
-            return Err(Errno::EIO);
+            return Err(Errno::Io);
         }
         let launch = self.read_mailbox()?;
         let image = self.copy_image(launch.image_len)?;
@@ -58,14 +58,14 @@ impl Forwarder {
             .map_err(|e| {
                 kprintln!("rtos: launch {seq}: {e} nonce={}", task::nonce());
                 match e {
-                    SpawnError::Load(LoadError::Invalid(_)) => Errno::ENOEXEC,
-                    _ => Errno::ENOMEM,
+                    SpawnError::Load(LoadError::Invalid(_)) => Errno::NoExec,
+                    _ => Errno::NoMem,
                 }
             })?;
         // The shadow exists before the task's first call: TaskStart goes first.
-        let ring = self.ring.as_mut().ok_or(Errno::EIO)?;
+        let ring = self.ring.as_mut().ok_or(Errno::Io)?;
         ring.submit(Call::task_start(task.tid, seq), b"", None)
-            .map_err(|_| Errno::EAGAIN)?;
+            .map_err(|_| Errno::Again)?;
         self.control.forwarded.fetch_add(1, Ordering::Relaxed);
         let tid = task.tid;
         kprintln!(
@@ -92,7 +92,7 @@ impl Forwarder {
     /// it, and the daemon must not be able to change it in between.
     fn copy_image(&self, len: usize) -> Result<Vec<u8>, Errno> {
         let mut image = Vec::new();
-        image.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+        image.try_reserve_exact(len).map_err(|_| Errno::NoMem)?;
         let area = phys_to_virt(PhysAddr::new(self.shared_base + LAUNCH_OFFSET));
         // SAFETY: `mailbox::parse` bounded `len` by LAUNCH_MAX_SIZE, the launch area's
         // size inside the mapped shared region; the capacity is reserved.

@@ -116,14 +116,14 @@ pub fn syscall(sched: &mut Scheduler, number: u64, args: &[u64; 6]) -> Option<Ou
     let task = sched.current();
     task.launch?;
     if number == nr::IOCTL {
-        return Some(Outcome::Return(Errno::ENOTTY.as_return()));
+        return Some(Outcome::Return(Errno::NoTty.negative()));
     }
     if !is_forwarded(number) {
         return None;
     }
     let mut guard = FORWARDER.lock();
     let Some(fw) = guard.as_mut() else {
-        return Some(Outcome::Return(Errno::EIO.as_return()));
+        return Some(Outcome::Return(Errno::Io.negative()));
     };
     Some(match fw.start_call(task, number, args) {
         Ok(()) => {
@@ -279,7 +279,7 @@ impl Forwarder {
         };
         let waiting = ring.take_waiting();
         for &tid in &waiting {
-            sched.wake(tid, Errno::EIO.as_return());
+            sched.wake(tid, Errno::Io.negative());
         }
         waiting.len()
     }

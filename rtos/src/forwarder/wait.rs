@@ -60,14 +60,14 @@ enum Step {
 fn send_next(ring: &mut Ring, tid: Tid, call: &mut ForwardedCall, mem: &TaskMemory) -> Step {
     let (request, payload) = match call.request(mem) {
         Ok(Some(next)) => next,
-        Ok(None) => return Step::Done(Errno::EIO.as_return()),
-        Err(errno) => return Step::Done(errno.as_return()),
+        Ok(None) => return Step::Done(Errno::Io.negative()),
+        Err(errno) => return Step::Done(errno.negative()),
     };
     match ring.submit(request, payload, Some(tid)) {
         Ok(()) => Step::Sent,
         // Every tag in flight: Linux's answer for "try again".
-        Err(syscall_ring::RingError::Full) => Step::Done(Errno::EAGAIN.as_return()),
-        Err(_) => Step::Done(Errno::EIO.as_return()),
+        Err(syscall_ring::RingError::Full) => Step::Done(Errno::Again.negative()),
+        Err(_) => Step::Done(Errno::Io.negative()),
     }
 }
 
@@ -81,15 +81,15 @@ impl Forwarder {
             self.control
                 .failed_no_daemon
                 .fetch_add(1, Ordering::Relaxed);
-            return Err(Errno::EIO.as_return());
+            return Err(Errno::Io.negative());
         };
         // The caller's space is the active one during its system call.
         let mem = TaskMemory(&task.space);
         let slot = ring.client.payload_slot_size();
         let mut call = match ForwardedCall::new(task.tid, number, args, &mem, slot) {
             Ok(Some(call)) => call,
-            Ok(None) => return Err(Errno::ENOSYS.as_return()),
-            Err(errno) => return Err(errno.as_return()),
+            Ok(None) => return Err(Errno::NoSys.negative()),
+            Err(errno) => return Err(errno.negative()),
         };
         match send_next(ring, task.tid, &mut call, &mem) {
             Step::Sent => {
@@ -121,14 +121,14 @@ impl Forwarder {
         let step = with_space(task, |mem| {
             if done.status == Status::Rejected {
                 // The daemon found our request malformed: it never ran.
-                return Step::Done(Errno::EIO.as_return());
+                return Step::Done(Errno::Io.negative());
             }
             match call.complete(done.ret, &ring.reply[..reply_len], mem) {
                 Ok(Some(ret)) => Step::Done(ret),
                 Ok(None) => send_next(ring, tid, &mut call, mem),
                 Err(error) => {
                     super::count_rejected(self.control, error);
-                    Step::Done(Errno::EIO.as_return())
+                    Step::Done(Errno::Io.negative())
                 }
             }
         });

@@ -52,7 +52,7 @@ impl AddressSpace {
                 Some(f) => *slot = f,
                 None => {
                     tables[..i].iter().for_each(|&f| frame::free(f));
-                    return Err(Errno::ENOMEM);
+                    return Err(Errno::NoMem);
                 }
             }
         }
@@ -84,7 +84,7 @@ impl AddressSpace {
             if !create {
                 return Ok(None);
             }
-            pde.set_addr(frame::alloc().ok_or(Errno::ENOMEM)?, USER_TABLE);
+            pde.set_addr(frame::alloc().ok_or(Errno::NoMem)?, USER_TABLE);
         }
         Ok(Some(&mut table(pde.addr())[page_index(va, 12)]))
     }
@@ -101,7 +101,7 @@ impl AddressSpace {
             if !access.execute {
                 flags |= Flags::NO_EXECUTE;
             }
-            pte.set_addr(frame::alloc().ok_or(Errno::ENOMEM)?, flags);
+            pte.set_addr(frame::alloc().ok_or(Errno::NoMem)?, flags);
         } else {
             let mut merged = pte.flags() | flags;
             if access.execute {
@@ -128,7 +128,7 @@ impl AddressSpace {
             || end > USER_END
             || !self.regions.is_free(start, end)
         {
-            return Err(Errno::EINVAL);
+            return Err(Errno::Inval);
         }
         self.map_pages(start, end, access)?;
         self.record_region(start, end, access.write, kind);
@@ -181,12 +181,12 @@ impl AddressSpace {
 
     /// Grows or shrinks the region that starts at `start` to end at `new_end` (`brk`).
     pub fn resize_region(&mut self, start: u64, new_end: u64) -> Result<(), Errno> {
-        let region = self.regions.get(start).ok_or(Errno::EINVAL)?;
+        let region = self.regions.get(start).ok_or(Errno::Inval)?;
         if new_end < region.end {
             self.unmap_pages(new_end.max(start), region.end);
         } else if new_end > region.end {
             if new_end > USER_END || !self.regions.is_free(region.end, new_end) {
-                return Err(Errno::ENOMEM);
+                return Err(Errno::NoMem);
             }
             self.map_pages(
                 region.end,
@@ -237,7 +237,7 @@ impl AddressSpace {
     /// kernel's high map of the frames. For the loader and the initial stack.
     pub fn write_bytes(&mut self, mut va: u64, mut bytes: &[u8]) -> Result<(), Errno> {
         while !bytes.is_empty() {
-            let phys = self.translate(va).ok_or(Errno::EFAULT)?;
+            let phys = self.translate(va).ok_or(Errno::Fault)?;
             let n = bytes.len().min((PAGE_SIZE - va % PAGE_SIZE) as usize);
             // SAFETY: `phys` is a frame of this space, mapped high, `n` bytes to
             // its page's end at most.

@@ -12,7 +12,7 @@ pub fn slice(space: &AddressSpace, addr: u64, len: usize) -> Result<&'static [u8
         return Ok(&[]);
     }
     if !space.check(addr, len as u64, false) {
-        return Err(Errno::EFAULT);
+        return Err(Errno::Fault);
     }
     // SAFETY: checked: mapped user memory of the active space.
     Ok(unsafe { core::slice::from_raw_parts(addr as *const u8, len) })
@@ -21,7 +21,7 @@ pub fn slice(space: &AddressSpace, addr: u64, len: usize) -> Result<&'static [u8
 /// Reads a `T` (plain data) at user address `addr`.
 pub fn read<T: Copy>(space: &AddressSpace, addr: u64) -> Result<T, Errno> {
     if !space.check(addr, size_of::<T>() as u64, false) {
-        return Err(Errno::EFAULT);
+        return Err(Errno::Fault);
     }
     // SAFETY: checked; user memory may be unaligned.
     Ok(unsafe { (addr as *const T).read_unaligned() })
@@ -30,7 +30,7 @@ pub fn read<T: Copy>(space: &AddressSpace, addr: u64) -> Result<T, Errno> {
 /// Writes `value` (plain data) at user address `addr`, which must be writable.
 pub fn write<T: Copy>(space: &AddressSpace, addr: u64, value: T) -> Result<(), Errno> {
     if !space.check(addr, size_of::<T>() as u64, true) {
-        return Err(Errno::EFAULT);
+        return Err(Errno::Fault);
     }
     // SAFETY: checked writable; user memory may be unaligned.
     unsafe { (addr as *mut T).write_unaligned(value) };
@@ -43,7 +43,7 @@ pub fn write_bytes(space: &AddressSpace, addr: u64, data: &[u8]) -> Result<(), E
         return Ok(());
     }
     if !space.check(addr, data.len() as u64, true) {
-        return Err(Errno::EFAULT);
+        return Err(Errno::Fault);
     }
     // SAFETY: checked writable, in the active space.
     unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), addr as *mut u8, data.len()) };

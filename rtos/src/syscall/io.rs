@@ -15,7 +15,7 @@ const STDERR: u64 = 2;
 fn check_output_fd(fd: u64) -> Result<(), Errno> {
     match fd {
         1 | STDERR => Ok(()),
-        _ => Err(Errno::EBADF),
+        _ => Err(Errno::BadF),
     }
 }
 
@@ -23,10 +23,10 @@ fn check_output_fd(fd: u64) -> Result<(), Errno> {
 /// checks the descriptor, then the buffer).
 pub fn read(task: &Task, fd: u64, buf: u64, count: u64) -> Result<i64, Errno> {
     if fd != STDIN {
-        return Err(Errno::EBADF);
+        return Err(Errno::BadF);
     }
     if count > 0 && !task.space.check(buf, count, true) {
-        return Err(Errno::EFAULT);
+        return Err(Errno::Fault);
     }
     Ok(0)
 }
@@ -41,14 +41,14 @@ pub fn write(task: &Task, fd: u64, buf: u64, count: u64) -> Result<i64, Errno> {
 pub fn writev(task: &Task, fd: u64, iov: u64, count: u64) -> Result<i64, Errno> {
     check_output_fd(fd)?;
     if count > IOV_MAX {
-        return Err(Errno::EINVAL);
+        return Err(Errno::Inval);
     }
     // Check every buffer before writing any: a bad one fails the whole call.
     let mut total = 0u64;
     for i in 0..count {
         let v: IoVec = user_memory::read(&task.space, iov + i * size_of::<IoVec>() as u64)?;
         user_memory::slice(&task.space, v.base, v.len as usize)?;
-        total = total.checked_add(v.len).ok_or(Errno::EINVAL)?;
+        total = total.checked_add(v.len).ok_or(Errno::Inval)?;
     }
     for i in 0..count {
         let v: IoVec = user_memory::read(&task.space, iov + i * size_of::<IoVec>() as u64)?;
@@ -60,7 +60,7 @@ pub fn writev(task: &Task, fd: u64, iov: u64, count: u64) -> Result<i64, Errno> 
 /// Every descriptor the RTOS knows (0, 1, 2) is the console, which is not a terminal.
 pub fn ioctl(fd: u64, _request: u64) -> Result<i64, Errno> {
     match fd {
-        STDIN..=STDERR => Err(Errno::ENOTTY),
-        _ => Err(Errno::EBADF),
+        STDIN..=STDERR => Err(Errno::NoTty),
+        _ => Err(Errno::BadF),
     }
 }

@@ -45,16 +45,16 @@ pub fn mmap(task: &mut Task, len: u64, prot: u64, flags: u64) -> Result<i64, Err
         || flags & MAP_PRIVATE == 0
         || flags & (MAP_SHARED | MAP_FIXED) != 0
     {
-        return Err(Errno::EINVAL);
+        return Err(Errno::Inval);
     }
     if len == 0 || len > MMAP_END - MMAP_START {
-        return Err(Errno::EINVAL);
+        return Err(Errno::Inval);
     }
     let len = len.next_multiple_of(PAGE_SIZE);
     let start = task
         .space
         .find_free(len, MMAP_START, MMAP_END)
-        .ok_or(Errno::ENOMEM)?;
+        .ok_or(Errno::NoMem)?;
     let access = Access {
         write: prot & PROT_WRITE != 0,
         execute: prot & PROT_EXEC != 0,
@@ -66,11 +66,11 @@ pub fn mmap(task: &mut Task, len: u64, prot: u64, flags: u64) -> Result<i64, Err
 
 pub fn munmap(task: &mut Task, addr: u64, len: u64) -> Result<i64, Errno> {
     if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
-        return Err(Errno::EINVAL);
+        return Err(Errno::Inval);
     }
     let end = addr
         .checked_add(len.next_multiple_of(PAGE_SIZE))
-        .ok_or(Errno::EINVAL)?;
+        .ok_or(Errno::Inval)?;
     task.space.unmap_range(addr, end, RegionKind::Anonymous);
     Ok(0)
 }

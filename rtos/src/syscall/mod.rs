@@ -34,7 +34,7 @@ pub enum Outcome {
 
 impl From<Result<i64, Errno>> for Outcome {
     fn from(r: Result<i64, Errno>) -> Self {
-        Outcome::Return(r.unwrap_or_else(Errno::as_return))
+        Outcome::Return(r.unwrap_or_else(Errno::negative))
     }
 }
 
@@ -110,7 +110,7 @@ fn dispatch(sched: &mut Scheduler, number: u64, a: &[u64; 6]) -> Outcome {
                 nr::name(number).unwrap_or("?"),
                 task::nonce()
             );
-            Outcome::Return(Errno::ENOSYS.as_return())
+            Outcome::Return(Errno::NoSys.negative())
         }
     }
 }

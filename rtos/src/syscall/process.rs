@@ -22,13 +22,13 @@ pub fn arch_prctl(task: &mut Task, code: u64, addr: u64) -> Result<i64, Errno> {
     match code {
         ARCH_SET_FS => {
             if addr >= USER_CANONICAL_END {
-                return Err(Errno::EPERM);
+                return Err(Errno::Perm);
             }
             task.context.fs_base = addr;
             FsBase::write(VirtAddr::new(addr));
             Ok(0)
         }
         ARCH_GET_FS => user_memory::write(&task.space, addr, task.context.fs_base).map(|_| 0),
-        _ => Err(Errno::EINVAL),
+        _ => Err(Errno::Inval),
     }
 }

@@ -18,13 +18,13 @@ fn target(sched: &mut Scheduler, pid: u64) -> Result<Tid, Errno> {
     let tid = if pid == 0 {
         caller
     } else {
-        Tid::try_from(pid).map_err(|_| Errno::ESRCH)?
+        Tid::try_from(pid).map_err(|_| Errno::Srch)?
     };
     sched
         .tasks
         .contains_key(&tid)
         .then_some(tid)
-        .ok_or(Errno::ESRCH)
+        .ok_or(Errno::Srch)
 }
 
 /// Reads `struct sched_param { int sched_priority; }` and checks the priority.
@@ -33,7 +33,7 @@ fn read_priority(sched: &mut Scheduler, param: u64) -> Result<u8, Errno> {
     u8::try_from(prio)
         .ok()
         .filter(|p| (PRIO_MIN..=PRIO_MAX).contains(p))
-        .ok_or(Errno::EINVAL)
+        .ok_or(Errno::Inval)
 }
 
 pub fn set_scheduler(
@@ -43,7 +43,7 @@ pub fn set_scheduler(
     param: u64,
 ) -> Result<i64, Errno> {
     if policy & !SCHED_RESET_ON_FORK != SCHED_FIFO {
-        return Err(Errno::EINVAL);
+        return Err(Errno::Inval);
     }
     set_param(sched, pid, param)
 }
@@ -71,6 +71,6 @@ pub fn priority_bound(policy: u64, max: bool) -> Result<i64, Errno> {
     match (policy, max) {
         (SCHED_FIFO, true) => Ok(PRIO_MAX as i64),
         (SCHED_FIFO, false) => Ok(PRIO_MIN as i64),
-        _ => Err(Errno::EINVAL),
+        _ => Err(Errno::Inval),
     }
 }

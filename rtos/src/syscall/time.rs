@@ -36,7 +36,7 @@ impl Timespec {
 
     fn to_ns(self) -> Result<u64, Errno> {
         if self.sec < 0 || !(0..NS_PER_SEC as i64).contains(&self.nsec) {
-            return Err(Errno::EINVAL);
+            return Err(Errno::Inval);
         }
         Ok((self.sec as u64)
             .saturating_mul(NS_PER_SEC)
@@ -51,7 +51,7 @@ fn is_realtime(clock: u64) -> Result<bool, Errno> {
         CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME => {
             Ok(false)
         }
-        _ => Err(Errno::EINVAL),
+        _ => Err(Errno::Inval),
     }
 }
 
@@ -91,7 +91,7 @@ fn read_timespec(task: &Task, addr: u64) -> Result<u64, Errno> {
 pub fn nanosleep(task: &Task, req: u64) -> Outcome {
     match read_timespec(task, req) {
         Ok(ns) => sleep_until_monotonic(tsc::monotonic_ns().saturating_add(ns)),
-        Err(e) => Outcome::Return(e.as_return()),
+        Err(e) => Outcome::Return(e.negative()),
     }
 }
 
@@ -108,6 +108,6 @@ pub fn clock_nanosleep(task: &Task, clock: u64, flags: u64, req: u64) -> Outcome
     })();
     match deadline {
         Ok(ns) => sleep_until_monotonic(ns),
-        Err(e) => Outcome::Return(Errno::as_return(e)),
+        Err(e) => Outcome::Return(Errno::negative(e)),
     }
 }

@@ -28,9 +28,9 @@ use crtos_abi::uintr::LINUX_STACK_ADJUST as STACK_ADJUST;
 
 fn check_flags(flags: u64) -> Result<(), Errno> {
     match (uintr::available(), flags) {
-        (false, _) => Err(Errno::EOPNOTSUPP),
+        (false, _) => Err(Errno::OpNotSupp),
         (true, 0) => Ok(()),
-        (true, _) => Err(Errno::EINVAL),
+        (true, _) => Err(Errno::Inval),
     }
 }
 
@@ -41,7 +41,7 @@ pub fn register_handler(task: &mut Task, handler: u64, flags: u64) -> Result<i64
     user_memory::slice(&task.space, handler, 1)?; // a mapped user address
     let state = &mut task.context.uintr;
     if state.upid.is_some() {
-        return Err(Errno::EBUSY);
+        return Err(Errno::Busy);
     }
     let upid = TaskUpid::new();
     // The task runs: notifications to this CPU, SN clear.
@@ -65,7 +65,7 @@ pub fn register_handler(task: &mut Task, handler: u64, flags: u64) -> Result<i64
 pub fn unregister_handler(sched: &mut Scheduler, flags: u64) -> Result<i64, Errno> {
     check_flags(flags)?;
     let Some(address) = sched.current().context.uintr.upid_address() else {
-        return Err(Errno::EINVAL);
+        return Err(Errno::Inval);
     };
     forget_upid(sched, address);
     let state = &mut sched.current().context.uintr;
@@ -80,7 +80,7 @@ pub fn unregister_handler(sched: &mut Scheduler, flags: u64) -> Result<i64, Errn
 pub fn create_fd(task: &mut Task, vector: u64, flags: u64) -> Result<i64, Errno> {
     check_flags(flags)?;
     if vector >= USER_VECTORS as u64 || task.context.uintr.upid.is_none() {
-        return Err(Errno::EINVAL);
+        return Err(Errno::Inval);
     }
     Ok((task.tid as i64) * USER_VECTORS as i64 + vector as i64)
 }
@@ -97,7 +97,7 @@ pub fn register_sender(sched: &mut Scheduler, handle: u64, flags: u64) -> Result
         .tasks
         .get(&tid)
         .and_then(|t| t.context.uintr.upid_address())
-        .ok_or(Errno::EINVAL)?;
+        .ok_or(Errno::Inval)?;
     let state = &mut sched.current().context.uintr;
     let uitt = state
         .uitt
@@ -106,7 +106,7 @@ pub fn register_sender(sched: &mut Scheduler, handle: u64, flags: u64) -> Result
         .0
         .iter()
         .position(|e| *e == UittEntry::default())
-        .ok_or(Errno::ENOSPC)?;
+        .ok_or(Errno::NoSpc)?;
     uitt.0[index] = UittEntry::new(vector, upid);
     state.set_sender();
     state.load_msrs();
@@ -123,7 +123,7 @@ pub fn unregister_sender(task: &mut Task, index: u64, flags: u64) -> Result<i64,
         .as_mut()
         .and_then(|t| t.0.get_mut(index as usize))
         .filter(|e| **e != UittEntry::default())
-        .ok_or(Errno::EINVAL)?;
+        .ok_or(Errno::Inval)?;
     *entry = UittEntry::default();
     Ok(0)
 }
@@ -134,20 +134,20 @@ pub fn unregister_sender(task: &mut Task, index: u64, flags: u64) -> Result<i64,
 /// the vector first, then PIR).
 pub fn wait(task: &mut Task, flags: u64) -> Outcome {
     if let Err(e) = check_flags(flags) {
-        return Outcome::Return(e.as_return());
+        return Outcome::Return(e.negative());
     }
     let state = &mut task.context.uintr;
     let Some(upid) = state.upid.as_deref() else {
-        return Outcome::Return(Errno::EOPNOTSUPP.as_return());
+        return Outcome::Return(Errno::OpNotSupp.negative());
     };
     if uintr::pending_rr() != 0 {
-        return Outcome::Return(Errno::EINTR.as_return()); // already here, held by UIF
+        return Outcome::Return(Errno::Intr.negative()); // already here, held by UIF
     }
     point_upid(upid, UINTR_WAKE_VECTOR);
     if upid.pir.load(Ordering::SeqCst) != 0 {
         point_upid(upid, UINTR_NOTIFY_VECTOR);
         uintr::notify_if_posted(upid);
-        return Outcome::Return(Errno::EINTR.as_return());
+        return Outcome::Return(Errno::Intr.negative());
     }
     state.waiting = true;
     Outcome::Block
@@ -166,7 +166,7 @@ pub fn wake_receivers(sched: &mut Scheduler) {
         }
     }
     for tid in woken {
-        sched.wake(tid, Errno::EINTR.as_return());
+        sched.wake(tid, Errno::Intr.negative());
     }
 }
 

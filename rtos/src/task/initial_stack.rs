@@ -95,7 +95,7 @@ pub fn build(
     }
     let rsp = (top - words.len() as u64 * 8) & !0xF;
     if rsp < bottom + PAGE_SIZE {
-        return Err(Errno::E2BIG);
+        return Err(Errno::TooBig);
     }
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     space.write_bytes(rsp, &bytes)?;
