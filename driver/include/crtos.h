@@ -254,7 +254,11 @@ struct crtos_control_page {
 	__u32 launch_seq;               /*   68 */
 	__u32 launch_image_len;         /*   72 */
 	__u32 launch_argc;              /*   76 */
-	__u32 daemon_reserved[12];      /*   80 */
+	/* lab 4, uintr mode: the daemon's UPID slot and the user vector to post there */
+	__u32 daemon_upid_slot;         /*   80 */
+	__u32 daemon_user_vector;       /*   84 */
+	__u32 daemon_uintr_ready;       /*   88 */
+	__u32 daemon_reserved[9];       /*   92 */
 	__u8  launch_argv[CRTOS_LAUNCH_ARGV_LEN]; /*  128 */
 	/* written by the RTOS */
 	__u32 rtos_vector;              /* 1152 */
@@ -266,7 +270,11 @@ struct crtos_control_page {
 	__u64 forwarded;                /* 1176 */
 	__u64 failed_no_daemon;         /* 1184 */
 	__u64 rejected;                 /* 1192 */
-	__u64 rtos_reserved[2];         /* 1200 */
+	/* lab 4, uintr mode: the RTOS forwarder's kernel UPID (NV = rtos_vector) */
+	__u32 rtos_upid_slot;           /* 1200 */
+	__u32 rtos_user_vector;         /* 1204 */
+	__u32 rtos_uintr_ready;         /* 1208 */
+	__u32 rtos_reserved[1];         /* 1212 */
 };                                      /* 1216 bytes */
 
 /* DAEMON_ATTACH: this open file becomes the daemon's (one at a time). The driver sets
@@ -345,6 +353,12 @@ struct crtos_attach_arg {
  * a running receiver (its UINV) and the one a blocked receiver's UPID names. */
 #define CRTOS_UINTR_NOTIFY_VECTOR  0xf2         /* POSTED_INTR_VECTOR: ack-only handler */
 #define CRTOS_UINTR_WAKE_VECTOR    0xf1         /* POSTED_INTR_WAKEUP_VECTOR: a hook */
+/* Lab 4: a handle naming user vector `vec` of the UPID in shared slot `slot`, the form
+ * the RTOS's uintr_create_fd returns and its uintr_register_sender takes
+ * (crtos_abi::uintr::SharedHandle). */
+#define CRTOS_UINTR_SHARED_HANDLE_FLAG (1ULL << 32)
+#define CRTOS_UINTR_SHARED_HANDLE(slot, vec) \
+	(CRTOS_UINTR_SHARED_HANDLE_FLAG | (__u64)(slot) * 64 + (vec))
 
 struct crtos_uintr_receiver_arg {
 	__u64 handler;                  /* in: user address of the handler */

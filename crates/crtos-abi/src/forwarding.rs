@@ -79,7 +79,13 @@ pub struct ControlPage {
     pub launch_image_len: AtomicU32,
     /// Number of NUL-terminated strings in `launch_argv` (argv[0] included).
     pub launch_argc: AtomicU32,
-    _daemon_reserved: [u32; 12],
+    /// Lab 4, `uintr` mode: the daemon's receiver UPID slot (the driver's
+    /// CRTOS_UINTR_REGISTER_RECEIVER answer) and the user vector the RTOS posts there.
+    /// Valid once `daemon_uintr_ready` is 1 (release after both).
+    pub daemon_upid_slot: AtomicU32,
+    pub daemon_user_vector: AtomicU32,
+    pub daemon_uintr_ready: AtomicU32,
+    _daemon_reserved: [u32; 9],
     pub launch_argv: [u8; LAUNCH_ARGV_LEN],
 
     // ---- written by the RTOS
@@ -101,7 +107,14 @@ pub struct ControlPage {
     pub forwarded: AtomicU64,
     pub failed_no_daemon: AtomicU64,
     pub rejected: AtomicU64,
-    _rtos_reserved: [u64; 2],
+    /// Lab 4, `uintr` mode: the slot of the RTOS forwarder's UPID, a *kernel* UPID
+    /// whose NV is `rtos_vector` (so a daemon's SENDUIPI to it arrives as the ordinary
+    /// Linux -> RTOS notification), and the user vector to post there. Valid once
+    /// `rtos_uintr_ready` is 1 (release after both); 0 when the RTOS has no UINTR.
+    pub rtos_upid_slot: AtomicU32,
+    pub rtos_user_vector: AtomicU32,
+    pub rtos_uintr_ready: AtomicU32,
+    _rtos_reserved: [u32; 1],
 }
 // ANCHOR_END: control_page
 

@@ -71,6 +71,57 @@ pub const LINUX_NOTIFY_VECTOR: u8 = 0xF2;
 pub const LINUX_WAKE_VECTOR: u8 = 0xF1;
 // ANCHOR_END: linux_side
 
+// ANCHOR: shared_handle
+/// A name for "user vector V of the UPID in shared slot S" that both OSes understand
+/// (lab 4's cross-domain sends). The RTOS's `uintr_create_fd` returns one for a task
+/// whose UPID lies in the shared region, and its `uintr_register_sender` takes one
+/// naming any slot; a Linux thread makes one from CRTOS_UINTR_REGISTER_RECEIVER's
+/// `upid_index`, and turns one into CRTOS_UINTR_REGISTER_SENDER's arguments. Bit 32
+/// keeps them apart from the RTOS's local handles (`tid * 64 + vector`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SharedHandle {
+    pub slot: u32,
+    pub vector: u8,
+}
+
+/// Bit 32: set in every [`SharedHandle`]'s number.
+pub const SHARED_HANDLE_FLAG: u64 = 1 << 32;
+
+impl SharedHandle {
+    /// `None` for a slot outside the UPID area or a vector >= 64.
+    pub const fn new(slot: u32, vector: u8) -> Option<Self> {
+        if (slot as u64) < UPID_SLOTS && vector < USER_VECTORS {
+            Some(SharedHandle { slot, vector })
+        } else {
+            None
+        }
+    }
+
+    /// The number a program passes around: `FLAG | slot * 64 + vector`.
+    pub const fn number(self) -> u64 {
+        SHARED_HANDLE_FLAG | (self.slot as u64) * USER_VECTORS as u64 + self.vector as u64
+    }
+
+    /// The handle a number names, if it is a valid shared handle.
+    pub const fn from_number(n: u64) -> Option<Self> {
+        if n & !(SHARED_HANDLE_FLAG | 0xFFFF_FFFF) != 0 || n & SHARED_HANDLE_FLAG == 0 {
+            return None;
+        }
+        let low = n & 0xFFFF_FFFF;
+        let slot = low / USER_VECTORS as u64;
+        if slot >= UPID_SLOTS {
+            return None;
+        }
+        SharedHandle::new(slot as u32, (low % USER_VECTORS as u64) as u8)
+    }
+
+    /// The slot's offset in the shared region.
+    pub const fn upid_offset(self) -> u64 {
+        crate::forwarding::UPID_OFFSET + self.slot as u64 * UPID_SLOT_SIZE
+    }
+}
+// ANCHOR_END: shared_handle
+
 /// User posted-interrupt descriptor: 16 bytes, 64-byte aligned (so Rust pads it).
 /// The processor updates it with locked read-modify-writes, hence the atomics.
 #[repr(C, align(64))]
@@ -182,6 +233,21 @@ mod tests {
         assert_eq!(e.flags, 0x2D01);
         assert_eq!(e.user_vector(), 45);
         assert_eq!(tt(0x2000), 0x2001);
+    }
+
+    #[test]
+    fn shared_handles_round_trip_and_reject_garbage() {
+        let h = SharedHandle::new(481, 7).unwrap();
+        assert_eq!(h.number(), (1 << 32) | 481 * 64 + 7);
+        assert_eq!(SharedHandle::from_number(h.number()), Some(h));
+        assert_eq!(SharedHandle::from_number(481 * 64 + 7), None); // a local handle
+        assert_eq!(
+            SharedHandle::from_number(SHARED_HANDLE_FLAG | UPID_SLOTS * 64),
+            None
+        );
+        assert_eq!(SharedHandle::from_number(h.number() | 1 << 40), None);
+        assert_eq!(SharedHandle::new(0, 64), None);
+        assert_eq!(h.upid_offset(), 0x1000 + 481 * 64);
     }
 
     #[test]

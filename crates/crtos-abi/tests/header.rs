@@ -315,7 +315,10 @@ fn control_page_offsets_agree() {
         ("launch_seq", offset_of!(P, launch_seq)),
         ("launch_image_len", offset_of!(P, launch_image_len)),
         ("launch_argc", offset_of!(P, launch_argc)),
-        ("daemon_reserved", offset_of!(P, launch_argc) + 4),
+        ("daemon_upid_slot", offset_of!(P, daemon_upid_slot)),
+        ("daemon_user_vector", offset_of!(P, daemon_user_vector)),
+        ("daemon_uintr_ready", offset_of!(P, daemon_uintr_ready)),
+        ("daemon_reserved", offset_of!(P, daemon_uintr_ready) + 4),
         ("launch_argv", offset_of!(P, launch_argv)),
         ("rtos_vector", offset_of!(P, rtos_vector)),
         ("rtos_apic_id", offset_of!(P, rtos_apic_id)),
@@ -326,7 +329,10 @@ fn control_page_offsets_agree() {
         ("forwarded", offset_of!(P, forwarded)),
         ("failed_no_daemon", offset_of!(P, failed_no_daemon)),
         ("rejected", offset_of!(P, rejected)),
-        ("rtos_reserved", offset_of!(P, rejected) + 8),
+        ("rtos_upid_slot", offset_of!(P, rtos_upid_slot)),
+        ("rtos_user_vector", offset_of!(P, rtos_user_vector)),
+        ("rtos_uintr_ready", offset_of!(P, rtos_uintr_ready)),
+        ("rtos_reserved", offset_of!(P, rtos_uintr_ready) + 4),
     ]);
     assert_eq!(
         c_struct_offsets("crtos_control_page"),
@@ -349,6 +355,7 @@ fn linux_user_interrupt_constants_agree() {
         u64::from(LINUX_NOTIFY_VECTOR)
     );
     assert_eq!(d["CRTOS_UINTR_WAKE_VECTOR"], u64::from(LINUX_WAKE_VECTOR));
+    assert_eq!(d["CRTOS_UINTR_SHARED_HANDLE_FLAG"], SHARED_HANDLE_FLAG);
 }
 
 #[test]
