@@ -99,7 +99,7 @@ impl SharedHandle {
 
     /// The number a program passes around: `FLAG | slot * 64 + vector`.
     pub const fn number(self) -> u64 {
-        SHARED_HANDLE_FLAG | (self.slot as u64) * USER_VECTORS as u64 + self.vector as u64
+        SHARED_HANDLE_FLAG | ((self.slot as u64) * USER_VECTORS as u64 + self.vector as u64)
     }
 
     /// The handle a number names, if it is a valid shared handle.

@@ -25,9 +25,7 @@ pub fn take() -> Option<(u64, &'static Upid)> {
     let index = taken.iter().position(|t| !t)?;
     taken[index] = true;
     let slot = UPID_LINUX_SLOTS + index as u64;
-    let addr = phys_to_virt(PhysAddr::new(
-        shared_base + UPID_OFFSET + slot * UPID_SLOT_SIZE,
-    ));
+    let addr = address_in(shared_base, slot);
     // SAFETY: the UPID area is mapped in the kernel's high map for good, each slot is
     // 64-byte aligned and this one is the RTOS's alone until `give_back`; a `Upid` is
     // two atomics, valid for any bytes.
@@ -35,6 +33,19 @@ pub fn take() -> Option<(u64, &'static Upid)> {
     upid.pir.store(0, Ordering::SeqCst);
     upid.control.store(0, Ordering::SeqCst);
     Some((slot, upid))
+}
+
+/// The RTOS's (kernel) linear address of the UPID in shared slot `slot`, Linux's or
+/// the RTOS's (`None` when the RTOS does not forward or the slot is outside the area):
+/// what a UITT entry naming it holds.
+pub fn address_of(slot: u64) -> Option<u64> {
+    (slot < UPID_SLOTS).then_some(address_in(super::shared_base()?, slot))
+}
+
+fn address_in(shared_base: u64, slot: u64) -> u64 {
+    phys_to_virt(PhysAddr::new(
+        shared_base + UPID_OFFSET + slot * UPID_SLOT_SIZE,
+    )) as u64
 }
 
 /// Slot `slot` is free again (its UPID cleared: no stale PIR for the next owner).

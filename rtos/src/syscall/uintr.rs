@@ -5,19 +5,25 @@
 //! interrupt comes (`uintr_wait`).
 //!
 //! The RTOS has no file table of its own (a launched task's descriptors are the
-//! daemon's), so `uintr_create_fd` returns a *handle*, not a descriptor:
-//! `tid * 64 + vector`. It lives as long as the receiver's registration; `close` does
-//! not know it. Tids are never reused, so a handle of a dead task names nobody.
+//! daemon's), so `uintr_create_fd` returns a *handle*, not a descriptor. A task whose
+//! UPID lies in the shared region (the RTOS was started by Linux) gets a
+//! [`SharedHandle`] (bit 32 | slot * 64 + vector), which Linux threads understand too
+//! and `uintr_register_sender` accepts for any slot, Linux's included: that is how an
+//! RTOS task and a Linux thread interrupt each other. A standalone RTOS's handles are
+//! local: `tid * 64 + vector`. A handle lives as long as the receiver's registration;
+//! `close` does not know it. Tids are never reused, so a local handle of a dead task
+//! names nobody.
 
 use alloc::boxed::Box;
 use core::sync::atomic::Ordering;
 
-use crtos_abi::uintr::{UittEntry, Upid, USER_VECTORS};
+use crtos_abi::uintr::{SharedHandle, UittEntry, Upid, USER_VECTORS};
 
 use super::errno::Errno;
 use super::Outcome;
 use crate::arch::uintr::{self, point_upid, TaskUpid, UintrState, Uitt};
 use crate::config::{UINTR_NOTIFY_VECTOR, UINTR_WAKE_VECTOR};
+use crate::forwarder::upid_slots;
 use crate::mm::user_memory;
 use crate::task::scheduler::Scheduler;
 use crate::task::tcb::{Task, Tid};
@@ -79,16 +85,28 @@ pub fn unregister_handler(sched: &mut Scheduler, flags: u64) -> Result<i64, Errn
 /// `uintr_create_fd(vector, flags)`: a handle naming this receiver's `vector`.
 pub fn create_fd(task: &mut Task, vector: u64, flags: u64) -> Result<i64, Errno> {
     check_flags(flags)?;
-    if vector >= USER_VECTORS as u64 || task.context.uintr.upid.is_none() {
+    let Some(upid) = task.context.uintr.upid.as_ref() else {
+        return Err(Errno::Inval);
+    };
+    if vector >= USER_VECTORS as u64 {
         return Err(Errno::Inval);
     }
-    Ok((task.tid as i64) * USER_VECTORS as i64 + vector as i64)
+    Ok(match upid.slot() {
+        Some(slot) => SharedHandle::new(slot as u32, vector as u8)
+            .ok_or(Errno::Inval)?
+            .number() as i64,
+        None => (task.tid as i64) * USER_VECTORS as i64 + vector as i64,
+    })
 }
 
-/// `uintr_register_sender(handle, flags)`: a UITT entry posting the handle's vector
-/// into its receiver's UPID; returns the index SENDUIPI takes.
-pub fn register_sender(sched: &mut Scheduler, handle: u64, flags: u64) -> Result<i64, Errno> {
-    check_flags(flags)?;
+/// The UPID address and user vector a handle names: a shared slot (any, Linux's too:
+/// only addresses inside the UPID area are ever written to a UITT), or a local
+/// handle's live receiver.
+fn resolve_handle(sched: &Scheduler, handle: u64) -> Result<(u64, u8), Errno> {
+    if let Some(shared) = SharedHandle::from_number(handle) {
+        let upid = upid_slots::address_of(shared.slot as u64).ok_or(Errno::Inval)?;
+        return Ok((upid, shared.vector));
+    }
     let (tid, vector) = (
         (handle / USER_VECTORS as u64) as Tid,
         (handle % USER_VECTORS as u64) as u8,
@@ -98,6 +116,14 @@ pub fn register_sender(sched: &mut Scheduler, handle: u64, flags: u64) -> Result
         .get(&tid)
         .and_then(|t| t.context.uintr.upid_address())
         .ok_or(Errno::Inval)?;
+    Ok((upid, vector))
+}
+
+/// `uintr_register_sender(handle, flags)`: a UITT entry posting the handle's vector
+/// into its receiver's UPID; returns the index SENDUIPI takes.
+pub fn register_sender(sched: &mut Scheduler, handle: u64, flags: u64) -> Result<i64, Errno> {
+    check_flags(flags)?;
+    let (upid, vector) = resolve_handle(sched, handle)?;
     let state = &mut sched.current().context.uintr;
     let uitt = state
         .uitt
