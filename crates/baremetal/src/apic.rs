@@ -1,7 +1,9 @@
 //! The local APIC in xAPIC mode (memory-mapped registers, SDM Vol. 3A ch. 11):
-//! enabling it, reading its ID, end-of-interrupt, and sending IPIs.
+//! enabling it, reading its ID, end-of-interrupt, sending IPIs, and register access
+//! for drivers of its other parts (the RTOS's timer).
 
 use core::ptr::{read_volatile, write_volatile};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 const DEFAULT_BASE: u64 = 0xFEE0_0000;
 const REG_ID: u64 = 0x20;
@@ -14,17 +16,32 @@ const ICR_SEND_PENDING: u32 = 1 << 12;
 /// The vector of spurious interrupts (its low 4 bits must be 1 on old APICs).
 pub const SPURIOUS_VECTOR: u8 = 0xFF;
 
-fn base() -> u64 {
-    crate::platform().map_or(DEFAULT_BASE, |p| p.local_apic)
+/// The base a kernel named with [`use_base`] (0: none).
+static BASE: AtomicU64 = AtomicU64::new(0);
+
+/// Tells this module where the APIC's registers are mapped, for a kernel that learned
+/// it otherwise than from ACPI (the RTOS started by the hypervisor has no tables).
+pub fn use_base(base: u64) {
+    BASE.store(base, Ordering::Relaxed);
 }
 
-fn read(reg: u64) -> u32 {
-    // SAFETY: the APIC page is identity-mapped, uncached, by the boot stub.
+fn base() -> u64 {
+    match BASE.load(Ordering::Relaxed) {
+        0 => crate::platform().map_or(DEFAULT_BASE, |p| p.local_apic),
+        named => named,
+    }
+}
+
+/// Reads the 32-bit register at offset `reg` of this CPU's local APIC.
+pub fn read(reg: u64) -> u32 {
+    // SAFETY: the APIC page is mapped uncached at its base (identity-mapped by the
+    // boot stub, or in every address space of the RTOS); `reg` is a register offset.
     unsafe { read_volatile((base() + reg) as *const u32) }
 }
 
-fn write(reg: u64, value: u32) {
-    // SAFETY: as above.
+/// Writes the 32-bit register at offset `reg` of this CPU's local APIC.
+pub fn write(reg: u64, value: u32) {
+    // SAFETY: as in `read`.
     unsafe { write_volatile((base() + reg) as *mut u32, value) }
 }
 

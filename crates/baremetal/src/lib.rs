@@ -22,6 +22,7 @@ pub mod apic;
 pub mod boot;
 pub mod exit;
 pub mod interrupts;
+pub mod legacy_pic;
 #[cfg(feature = "runtime")]
 pub mod mem;
 pub mod panic;

@@ -231,24 +231,9 @@ pub fn init_cpu(cpu: usize) {
     // SAFETY: the entry above is in place before any user program runs.
     unsafe { Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS)) };
     if cpu == 0 {
-        mask_legacy_pic();
+        baremetal::legacy_pic::mask_all();
         allow_user_access_to_image();
         interrupts::set_exception_hook(user_fault);
-    }
-}
-
-/// Masks every line of the two 8259 PICs. User programs run with interrupts on, and
-/// the BIOS leaves the PIT's IRQ 0 unmasked on vector 8, the double-fault vector in
-/// long mode (measured here: the first user program took "#DF" without an error code,
-/// and the stub's misaligned frame faulted). The RTOS does the same at boot.
-fn mask_legacy_pic() {
-    use x86_64::instructions::port::Port;
-    const PIC_MASTER_DATA: u16 = 0x21;
-    const PIC_SLAVE_DATA: u16 = 0xA1;
-    // SAFETY: writing the interrupt-mask registers only masks IRQ lines.
-    unsafe {
-        Port::<u8>::new(PIC_MASTER_DATA).write(0xFF);
-        Port::<u8>::new(PIC_SLAVE_DATA).write(0xFF);
     }
 }
 

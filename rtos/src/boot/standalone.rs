@@ -31,7 +31,8 @@ fn standalone_main(info: &'static baremetal::BootInfo) -> ! {
         block.local_apic_base = p.local_apic;
     }
     block.tsc_khz = tsc::measure_khz_with_pit();
-    mask_legacy_pic();
+    // Standalone, the machine is ours (started under Linux, the PICs stay Linux's).
+    baremetal::legacy_pic::mask_all();
     if baremetal::cmdline_value(info.cmdline, "entry") == Some("image") {
         static BLOCK: spin::Once<BootBlock> = spin::Once::new();
         // SAFETY: the image's 64-bit entry takes a boot block's address, as from a
@@ -39,18 +40,4 @@ fn standalone_main(info: &'static baremetal::BootInfo) -> ! {
         unsafe { super::started::rtos_started_entry(BLOCK.call_once(|| block)) }
     }
     super::enter_kernel(block)
-}
-
-/// Masks every line of the two 8259 PICs. The BIOS leaves the PIT's IRQ 0 unmasked
-/// on vector 8, which is the double-fault vector in long mode: the first `sti` would
-/// take the PIT's tick for a double fault. The RTOS's interrupts come from its local
-/// APIC only. (Started under Linux, the PICs are Linux's and stay untouched.)
-fn mask_legacy_pic() {
-    const PIC_MASTER_DATA: u16 = 0x21;
-    const PIC_SLAVE_DATA: u16 = 0xA1;
-    // SAFETY: writing the interrupt-mask registers only masks lines.
-    unsafe {
-        x86_64::instructions::port::Port::<u8>::new(PIC_MASTER_DATA).write(0xFF);
-        x86_64::instructions::port::Port::<u8>::new(PIC_SLAVE_DATA).write(0xFF);
-    }
 }

@@ -7,9 +7,9 @@
 //! Its rate is measured against the TSC at start-up, then checked by letting it tick
 //! periodically for a while and timing the ticks with the TSC.
 
-use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use baremetal::apic::{read, write};
 use baremetal::interrupts::{self, TrapFrame};
 
 use crate::config::TIMER_VECTOR;
@@ -30,26 +30,15 @@ const CHECK_PERIOD_US: u64 = 5000;
 /// LVT timer mode bit 17: periodic (SDM Vol. 3A §11.5.4); clear = one-shot.
 const LVT_PERIODIC: u32 = 1 << 17;
 
-static BASE: AtomicU64 = AtomicU64::new(0);
 static TIMER_HZ: AtomicU64 = AtomicU64::new(0);
 /// The rate check's tick count and the TSC at its first and last tick.
 static CHECK_TICKS: AtomicU64 = AtomicU64::new(0);
 static CHECK_FIRST_AT: AtomicU64 = AtomicU64::new(0);
 static CHECK_LAST_AT: AtomicU64 = AtomicU64::new(0);
 
-fn write(reg: u64, value: u32) {
-    // SAFETY: the local APIC page is mapped uncached in every address space (mm).
-    unsafe { write_volatile((BASE.load(Ordering::Relaxed) + reg) as *mut u32, value) }
-}
-
-fn read(reg: u64) -> u32 {
-    // SAFETY: as in `write`.
-    unsafe { read_volatile((BASE.load(Ordering::Relaxed) + reg) as *const u32) }
-}
-
 /// Enables the local APIC and measures its timer's rate against the TSC.
 pub fn init(local_apic_base: u64) {
-    BASE.store(local_apic_base, Ordering::Relaxed);
+    baremetal::apic::use_base(local_apic_base);
     baremetal::apic::enable();
     write(REG_DIVIDE, DIVIDE_BY_1);
     write(REG_LVT_TIMER, LVT_MASKED | TIMER_VECTOR as u32);
