@@ -50,7 +50,8 @@ impl Forwarder {
         let waiting = page.daemon_waiting.load(Ordering::Acquire) == 1;
         let daemon = if mode == Some(NotifyMode::Uintr) && alive && waiting {
             let generation = page.daemon_generation.load(Ordering::Acquire);
-            self.to_daemon.daemon_upid(page, generation)
+            self.to_daemon
+                .daemon_upid(page, self.shared_base, generation)
         } else {
             DaemonUpid::NotReady
         };

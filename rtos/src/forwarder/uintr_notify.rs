@@ -44,7 +44,12 @@ impl DaemonUintr {
     /// Where daemon `generation` takes its user interrupts: read from the control page
     /// once per generation, as soon as it is published (a new daemon has a new UPID),
     /// and entered in the kernel UITT. Logs once what it found.
-    pub fn daemon_upid(&mut self, control: &ControlPage, generation: u32) -> DaemonUpid {
+    pub fn daemon_upid(
+        &mut self,
+        control: &ControlPage,
+        shared_base: u64,
+        generation: u32,
+    ) -> DaemonUpid {
         if self.generation == Some(generation) && self.upid != DaemonUpid::NotReady {
             return self.upid;
         }
@@ -54,7 +59,7 @@ impl DaemonUintr {
         let vector = control.daemon_user_vector.load(Ordering::Relaxed);
         let mut upid = daemon_upid(ready, slot, vector);
         if let DaemonUpid::At { slot, vector } = upid {
-            match upid_slots::address_of(slot) {
+            match upid_slots::address_of_in(shared_base, slot) {
                 Some(address) => self.uitt.0[0] = UittEntry::new(vector, address),
                 None => upid = DaemonUpid::Refused,
             }
