@@ -70,7 +70,7 @@ impl DaemonUintr {
                 task::nonce()
             ),
             DaemonUpid::Refused => kprintln!(
-                "rtos: forward: daemon generation {generation}: UPID slot {slot} vector {vector} is outside Linux's UPID slots, no SENDUIPI (IPIs instead) nonce={}",
+                "rtos: forward: daemon generation {generation}: UPID slot {slot} vector {vector} is no Linux slot and user vector, no SENDUIPI (IPIs instead) nonce={}",
                 task::nonce()
             ),
             DaemonUpid::NotReady => {}
