@@ -10,7 +10,7 @@ use core::sync::atomic::Ordering;
 
 use crtos_abi::forwarding::ControlPage;
 use crtos_abi::uintr::{tt, UittEntry, MSR_UINTR_MISC, MSR_UINTR_TT};
-use rtos::forward::notify::{daemon_upid, DaemonUpid};
+use rtos::forward::notify::{daemon_upid, DaemonUpid, KnownUpid};
 use x86_64::instructions::interrupts;
 use x86_64::registers::model_specific::Msr;
 
@@ -23,21 +23,10 @@ use crate::task;
 struct KernelUitt([UittEntry; 1]);
 
 /// The daemon's UPID as last read, and the table naming it.
+#[derive(Default)]
 pub struct DaemonUintr {
-    /// The daemon generation `upid` was read for.
-    generation: Option<u32>,
-    upid: DaemonUpid,
+    known: KnownUpid,
     uitt: KernelUitt,
-}
-
-impl Default for DaemonUintr {
-    fn default() -> Self {
-        DaemonUintr {
-            generation: None,
-            upid: DaemonUpid::NotReady,
-            uitt: KernelUitt::default(),
-        }
-    }
 }
 
 impl DaemonUintr {
@@ -50,8 +39,8 @@ impl DaemonUintr {
         shared_base: u64,
         generation: u32,
     ) -> DaemonUpid {
-        if self.generation == Some(generation) && self.upid != DaemonUpid::NotReady {
-            return self.upid;
+        if let Some(upid) = self.known.get(generation) {
+            return upid;
         }
         // Acquire: the slot and the vector were stored before `ready`.
         let ready = control.daemon_uintr_ready.load(Ordering::Acquire);
@@ -75,8 +64,7 @@ impl DaemonUintr {
             ),
             DaemonUpid::NotReady => {}
         }
-        self.generation = Some(generation);
-        self.upid = upid;
+        self.known.set(generation, upid);
         upid
     }
 
