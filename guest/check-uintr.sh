@@ -46,6 +46,9 @@ need linux 'uintr-test thread-exit' 'uintr-thread-exit: self-notified=1, exited 
 need linux 'uintr-test thread-exit' 'uintr-thread-exit: ping-pong after: n=50 '
 need linux 'uintr-test thread-exit' 'exit 0$'
 
+# SENDUIPI's NDST follows the sender's APIC mode, and the RTOS writes xAPIC-format NDST:
+# Linux must run in xAPIC mode for its threads to send to RTOS UPIDs (uintr-linux.md).
+need unload 'kernel_log' '\[ *[0-9.]+\] crtos: uintr: APIC mode xAPIC$'
 need hv 'crtosctl enable /images/hypervisor.img' 'exit 0$'
 e=$(line hv 'uintr-test exits 1000' 'uintr-exits: cpu=0 ')
 [[ -n "$e" ]] || fail "no VM exit count"
