@@ -194,7 +194,7 @@ lab2: $(MACHINE) $(call LAB2_IMAGES,$(TREE)) ## Lab 2, AP boot: the RTOS on a CP
 # crtosd (feature lab3-student), so both are built per tree; crtosd static, like
 # crtosctl (the guest has no C library).
 LAB3_IMAGES = build/lab3/$(1)/initrd.img $(GUEST_PVH_FILES)
-LAB3_PROGRAMS := fwd-files fwd-bench fwd-exit fwd-eio fault hello rt-periodic
+LAB3_PROGRAMS := fwd-files fwd-bench fwd-exit fwd-eio fault hello rt-periodic uintr-cross
 lab3-features = $(if $(filter student,$(1)),--features lab3-student)
 target/%/release/rtos: rtos-user $(RTOS_EXTRA_PROGS) FORCE
 	CRTOS_RTOS_PROGRAMS=$(RTOS_PROGRAM_DIRS) $(call tree-cargo,$*) build --release -q -p rtos $(call lab3-features,$*)
@@ -261,6 +261,7 @@ include guest/rt-bench.mk
 include guest/fwd-bench.mk
 include crates/uintr-check/uintr.mk
 include guest/uintr-linux.mk
+include guest/uintr-cross.mk
 include scripts/handout.mk
 include book/figures.mk
 
