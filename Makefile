@@ -69,7 +69,7 @@ doctor: $(HELLO) $(MACHINE) ## Report what this host has (Bochs and its flags, Q
 KERNEL_PKGS := -p baremetal -p hello -p hypervisor -p hv-selftest -p rust-hello -p rtos -p uintr-check
 # The kernels with lab files: built from one tree or the other (see "the two trees").
 LAB_KERNEL_PKGS := -p hypervisor -p hv-selftest
-HOST_PKGS := -p crtos-abi -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring -p crtosd -p uintr-test
+HOST_PKGS := -p crtos-abi -p kernel-build -p machine -p grader -p crtos-ctl -p syscall-ring -p crtosd -p uintr-test -p uintr-user
 
 lint: ## rustfmt and clippy, warnings as errors, on the student's tree and the solution's
 	$(CARGO) fmt --all --check

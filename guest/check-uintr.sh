@@ -84,6 +84,9 @@ expect_bad_index linux
 expect_bystander linux
 expect_thread_exit linux
 
+# SENDUIPI's NDST follows the sender's APIC mode, and the RTOS writes xAPIC-format NDST:
+# Linux must run in xAPIC mode for its threads to send to RTOS UPIDs (uintr-linux.md).
+need unload 'kernel_log' '\[ *[0-9.]+\] crtos: uintr: APIC mode xAPIC$'
 need hv 'crtosctl enable /images/hypervisor.img' 'exit 0$'
 expect_exits hv
 need hv 'crtosctl disable' 'exit 0$'

@@ -340,7 +340,8 @@ struct crtos_attach_arg {
  *                      (or a signal: EINTR); returns 1 if it slept, 0 if one was
  *                      already pending. The handler runs on the return to user mode.
  *   UNREGISTER         drops the calling thread's receiver and sender state.
- * Errors: EOPNOTSUPP (the CPU has no UINTR, or KPTI is on), EINVAL (bad handler, slot
+ * Errors: EOPNOTSUPP (the CPU has no UINTR, or KPTI is on; or REGISTER_SENDER names
+ * an RTOS slot while Linux runs in x2APIC mode: the RTOS's NDST is xAPIC format), EINVAL (bad handler, slot
  * or vector), EBUSY (already a receiver), ENOSPC (no free slot or UITT entry), ENOENT
  * (WAIT/UNREGISTER by a thread that registered nothing, WAIT by a non-receiver).
  */

@@ -179,6 +179,8 @@ int crtos_daemon_attach(struct file *file, struct crtos_attach_arg __user *uarg)
 		return -EFAULT;
 	/* A notification meant for the previous daemon is no news to this one. */
 	atomic_set(&fwd.pending, 0);
+	/* The previous daemon's UPID slot is no address for this one (uintr mode). */
+	WRITE_ONCE(cp->daemon_uintr_ready, 0);
 	WRITE_ONCE(cp->notify_mode, a.notify_mode);
 	/*
 	 * The RTOS reads daemon_alive, then daemon_generation: each store is a release,
@@ -207,6 +209,8 @@ void crtos_daemon_release(struct file *file)
 	if (fwd.daemon == file) {
 		WRITE_ONCE(fwd.daemon, NULL);
 		WRITE_ONCE(cp->daemon_waiting, 0);
+		/* Its UPID slot goes back to the driver with the file: no sends to it. */
+		WRITE_ONCE(cp->daemon_uintr_ready, 0);
 		smp_store_release(&cp->daemon_alive, 0);
 		smp_mb(); /* the RTOS sees alive == 0 before it takes our IPI */
 		crtos_notify_rtos(); /* -ENXIO: no RTOS to tell, nothing to do */

@@ -345,6 +345,14 @@ static int crtos_uintr_register_sender(struct file *file,
 	/* Only UPIDs in the UPID area: SENDUIPI writes to the address an entry names. */
 	if (a.upid_index >= CRTOS_UPID_SLOTS || a.user_vector >= UINTR_USER_VECTORS)
 		return -EINVAL;
+	/*
+	 * NDST follows the *sender's* APIC mode (SDM: SENDUIPI reads NDST[15:8] in xAPIC
+	 * mode, NDST[31:0] in x2APIC mode). The RTOS runs its local APIC in xAPIC mode and
+	 * writes its UPIDs' NDST as apic_id << 8: from an x2APIC CPU, SENDUIPI would send
+	 * their notification to APIC ID apic_id << 8, which is nobody.
+	 */
+	if (x2apic_mode && a.upid_index >= CRTOS_UPID_LINUX_SLOTS)
+		return -EOPNOTSUPP;
 	t = crtos_uintr_current(file);
 	if (!t)
 		return -ENOMEM;
@@ -524,6 +532,8 @@ int crtos_uintr_init(void)
 	crtos_uintr_cpuhp = state;
 	kvm_set_posted_intr_wakeup_handler(crtos_uintr_wakeup);
 	crtos_uintr_usable = true;
+	/* Which NDST format Linux's SENDUIPIs use; RTOS slots need xAPIC (register_sender). */
+	pr_info("crtos: uintr: APIC mode %s\n", x2apic_mode ? "x2APIC" : "xAPIC");
 	pr_info("crtos: user interrupts on: CR4.UINTR set, UINV %#x, wake-up vector %#x\n",
 		CRTOS_UINTR_NOTIFY_VECTOR, CRTOS_UINTR_WAKE_VECTOR);
 	return 0;

@@ -5,7 +5,8 @@
 #   1. Linux loads the driver and enables the hypervisor on every CPU (lab 1)
 #   2. the hypervisor starts the RTOS on a CPU Linux gives up (lab 2)
 #   3. `crtosctl run` starts Linux executables on the RTOS; their file and terminal calls
-#      are forwarded to the daemon crtosd, polling and then woken by IPIs (lab 3)
+#      are forwarded to the daemon crtosd, polling, then woken by IPIs (lab 3), then
+#      by user interrupts both ways (lab 4)
 #   4. the same real-time program on the RTOS and on Linux, under a Linux load
 #   5. the tables: `latency:` (forwarded calls) and `jitter:` (wake-up latency) lines
 #   6. the RTOS stopped, the hypervisor disabled, Linux powers off
@@ -107,6 +108,9 @@ stage 60 "crtosctl run: the task's status is crtosctl's: fwd-exit 3 exits 3" \
 stage 120 "the cost of a forwarded call, polling" bench poll
 stage 30 "the daemon again, now sleeping in the driver, woken by IPIs" restart_daemon ipi
 stage 120 "the cost of a forwarded call, with IPIs" bench ipi
+stage 30 "the daemon again, now woken by the RTOS's SENDUIPI and waking it with its own" \
+	restart_daemon uintr
+stage 120 "the cost of a forwarded call, with user interrupts" bench uintr
 stage 60 "the native Linux system call, for comparison" bench_linux
 stage 120 "the same real-time task on the RTOS and on Linux, $PERIODS periods of 1 ms, Linux loaded" jitter
 stage 10 "the tables" tables

@@ -4,12 +4,12 @@
 # the RTOS task fwd-bench times $crtos_fwd_n one-byte writes to the shadow's /dev/null
 # and 1 MiB of 4 KiB writes; the same binary natively on Linux is the baseline. Prints
 # the programs' own lines:
-#   latency: mode=<linux|poll|ipi> n=<N> median=<cycles> p99=<cycles> nonce=..
+#   latency: mode=<linux|poll|ipi|uintr> n=<N> median=<cycles> p99=<cycles> nonce=..
 #   throughput: mode=<...> bytes=<B> cycles=<C> bytes_per_kcycle=<..> nonce=..
 STAGE=fwd-bench
 . /guest/stage-lib.sh   # say
 n=${crtos_fwd_n:-1000}
-modes=${crtos_fwd_modes:-poll ipi}
+modes=${crtos_fwd_modes:-poll ipi uintr}
 fail() { say "$*"; exit 1; }
 insmod /lib/crtos.ko || fail "cannot load crtos.ko"
 crtosctl enable /images/hypervisor.img >/dev/null || fail "crtosctl enable failed"
@@ -23,6 +23,7 @@ for mode in $modes; do
 	i=0
 	while [ ! -S /run/crtosd.sock ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 	crtosctl run /rtos-bin/fwd-bench "$mode" "$n" || say "fwd-bench in mode $mode failed"
+	grep -E '^crtosd: (serving|uintr)' /tmp/crtosd.log | while IFS= read -r line; do say "$line"; done
 	kill $daemon
 	wait $daemon
 done

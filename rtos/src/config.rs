@@ -50,6 +50,10 @@ pub const FORWARD_NOTIFY_VECTOR: u8 = 0x31;
 /// The idle loop's `int` into the kernel when it finds forwarding work (software
 /// only: no device or IPI uses it, so it needs no EOI).
 pub const FORWARD_SERVICE_VECTOR: u8 = 0x32;
+/// Lab 4, `uintr` notify mode: the user vector a daemon's SENDUIPI posts into the
+/// forwarder's UPID (published as `ControlPage::rtos_user_vector`). Any would do: the
+/// forwarder looks at its queues, not at which bit was posted.
+pub const FORWARD_UINTR_USER_VECTOR: u8 = 0;
 /// User interrupts (lab 4): the notification vector (UINV) of a running receiver. With
 /// CR4.UINTR set the CPU takes it as a user-interrupt notification; it never reaches
 /// the IDT.

@@ -80,6 +80,30 @@ pub struct AttachArg {
 }
 const _: () = assert!(core::mem::size_of::<AttachArg>() == 8);
 
+/// `struct crtos_uintr_receiver_arg` (lab 4): the calling thread's handler in, its
+/// UPID's slot and offset in the shared region out.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct UintrReceiverArg {
+    pub handler: u64,
+    pub upid_index: u32,
+    pub pad: u32,
+    pub upid_offset: u64,
+}
+const _: () = assert!(core::mem::size_of::<UintrReceiverArg>() == 24);
+
+/// `struct crtos_uintr_sender_arg` (lab 4): a receiver's slot and a user vector in,
+/// the calling thread's new UITT index out.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct UintrSenderArg {
+    pub upid_index: u32,
+    pub user_vector: u32,
+    pub uitt_index: u32,
+    pub pad: u32,
+}
+const _: () = assert!(core::mem::size_of::<UintrSenderArg>() == 16);
+
 /// `CRTOS_IOCTL_MAGIC`.
 pub const MAGIC: u8 = 0xC7;
 
@@ -115,9 +139,14 @@ pub const IOCTL_STOP_RTOS: u64 = io(8);
 pub const IOCTL_DAEMON_ATTACH: u64 = iowr::<AttachArg>(9);
 /// Lab 3: send the RTOS its notification IPI.
 pub const IOCTL_NOTIFY_RTOS: u64 = io(10);
+/// Lab 4: user interrupts for the calling thread (crtos.h says what each does).
+pub const IOCTL_UINTR_REGISTER_RECEIVER: u64 = iowr::<UintrReceiverArg>(16);
+pub const IOCTL_UINTR_REGISTER_SENDER: u64 = iowr::<UintrSenderArg>(17);
+pub const IOCTL_UINTR_WAIT: u64 = io(18);
+pub const IOCTL_UINTR_UNREGISTER: u64 = io(19);
 
 /// Every request with its name in crtos.h, for the header test.
-pub const IOCTLS: [(&str, u64); 10] = [
+pub const IOCTLS: [(&str, u64); 14] = [
     ("CRTOS_ENABLE", IOCTL_ENABLE),
     ("CRTOS_DISABLE", IOCTL_DISABLE),
     ("CRTOS_START_RTOS", IOCTL_START_RTOS),
@@ -128,4 +157,11 @@ pub const IOCTLS: [(&str, u64); 10] = [
     ("CRTOS_STOP_RTOS", IOCTL_STOP_RTOS),
     ("CRTOS_DAEMON_ATTACH", IOCTL_DAEMON_ATTACH),
     ("CRTOS_NOTIFY_RTOS", IOCTL_NOTIFY_RTOS),
+    (
+        "CRTOS_UINTR_REGISTER_RECEIVER",
+        IOCTL_UINTR_REGISTER_RECEIVER,
+    ),
+    ("CRTOS_UINTR_REGISTER_SENDER", IOCTL_UINTR_REGISTER_SENDER),
+    ("CRTOS_UINTR_WAIT", IOCTL_UINTR_WAIT),
+    ("CRTOS_UINTR_UNREGISTER", IOCTL_UINTR_UNREGISTER),
 ];

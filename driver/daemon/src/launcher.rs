@@ -56,6 +56,11 @@ impl<'m> Launcher<'m> {
         })
     }
 
+    /// The listening socket (readable when a client connects).
+    pub fn listener(&self) -> BorrowedFd<'_> {
+        self.listener.as_fd()
+    }
+
     /// What should end the daemon's wait: a client connecting or sending, and, while
     /// a launch is posted, the time to look for the answer again.
     pub fn wake_fds(&self) -> impl Iterator<Item = BorrowedFd<'_>> {

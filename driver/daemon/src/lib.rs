@@ -26,6 +26,7 @@ pub mod notifier;
 pub mod refusal;
 pub mod shadow;
 pub mod stats;
+pub mod uintr_notifier;
 
 pub use control::Control;
 pub use daemon::Daemon;
@@ -37,3 +38,4 @@ pub use notifier::{IpiNotifier, Notifier, PollNotifier, Wake};
 pub use refusal::{CallError, Refusal};
 pub use shadow::{Shadow, Shadows};
 pub use stats::Stats;
+pub use uintr_notifier::{UintrNotifier, UintrReceiver};

@@ -1,7 +1,7 @@
 //! `crtosd`: serves the system calls RTOS tasks forward to Linux, and starts the
 //! programs `crtosctl run` hands it as RTOS tasks.
 //!
-//!     crtosd --root DIR [--notify poll|ipi] [--socket PATH] [--status-file FILE]
+//!     crtosd --root DIR [--notify poll|ipi|uintr] [--socket PATH] [--status-file FILE]
 //!     crtosd --root DIR --region FILE ...        (no driver: tests, simulations)
 //!
 //! Production opens `/dev/crtos`, attaches as the daemon (CRTOS_DAEMON_ATTACH: a new
@@ -19,6 +19,7 @@ use clap::{Parser, ValueEnum};
 use crtos_abi::forwarding::NotifyMode;
 use crtos_abi::ioctl::{AttachArg, IOCTL_DAEMON_ATTACH};
 use crtosd::launch_protocol::DEFAULT_SOCKET;
+use crtosd::uintr_notifier::{self, UintrNotifier, UintrReceiver};
 use crtosd::{Control, Daemon, IpiNotifier, Jail, Launcher, Notifier, PollNotifier, RegionMapping};
 use syscall_ring::SharedRegion;
 
@@ -35,6 +36,9 @@ enum Notify {
     Poll,
     /// Sleep in the driver, woken by the RTOS's IPI; wake the RTOS through the driver.
     Ipi,
+    /// User interrupts both ways: sleep in CRTOS_UINTR_WAIT, woken by the RTOS's
+    /// SENDUIPI; wake the RTOS with our own SENDUIPI (no system call).
+    Uintr,
 }
 
 impl Notify {
@@ -42,6 +46,7 @@ impl Notify {
         match self {
             Notify::Poll => NotifyMode::Poll,
             Notify::Ipi => NotifyMode::Ipi,
+            Notify::Uintr => NotifyMode::Uintr,
         }
     }
 }
@@ -93,6 +98,15 @@ fn run(cli: &Cli) -> Result<(), String> {
     if !control.page().is_valid() {
         return Err("the shared region has no valid control page (driver not loaded?)".into());
     }
+    // `uintr`: this (the serving) thread becomes a receiver before attaching, so a
+    // machine without user interrupts is refused before the RTOS sees the daemon.
+    let receiver = match (cli.notify, &device) {
+        (Notify::Uintr, Some(device)) => Some(UintrReceiver::register(device)?),
+        (Notify::Uintr, None) => {
+            return Err("--notify uintr needs the driver (/dev/crtos), not --region".into())
+        }
+        _ => None,
+    };
     let generation = match &device {
         Some(device) => attach(device, cli.notify.mode())?,
         None => match control.page().daemon_generation.load(Ordering::Acquire) {
@@ -104,25 +118,41 @@ fn run(cli: &Cli) -> Result<(), String> {
         "crtosd: attached as generation {generation}, notify {}",
         cli.notify.mode().name()
     );
+    if let Some(receiver) = &receiver {
+        receiver.publish(control);
+    }
     let mut region = wait_for_ring(control, &mut parts.ring, generation)?;
     let slot_size = region.layout().payload_slot_size;
     let server = region.server().map_err(|e| format!("ring: {e}"))?;
     let stdio = own_stdio().map_err(|e| format!("stdio: {e}"))?;
     let launcher = Launcher::bind(&cli.socket, control, parts.launch)
         .map_err(|e| format!("--socket {}: {e}", cli.socket.display()))?;
+    // Made before the launcher moves into the daemon: its watcher polls the socket.
+    let notifier = receiver
+        .map(|receiver| UintrNotifier::new(receiver, control, launcher.listener()))
+        .transpose()?;
     let daemon = Daemon::new(server, slot_size, jail, stdio).with_launcher(launcher);
+    let uintr_route = notifier.as_ref().map_or(String::new(), |notifier| {
+        format!(
+            " (UPID slot {}, user vector {})",
+            notifier.slot(),
+            uintr_notifier::DAEMON_USER_VECTOR
+        )
+    });
     eprintln!(
-        "crtosd: serving generation {generation}, notify {}, root {}, socket {}",
+        "crtosd: serving generation {generation}, notify {}{uintr_route}, root {}, socket {}",
         cli.notify.mode().name(),
         cli.root.display(),
         cli.socket.display()
     );
-    match (cli.notify, &device) {
-        (Notify::Ipi, Some(device)) => serve(daemon, IpiNotifier::new(device, control), cli),
-        (Notify::Ipi, None) => {
+    match (cli.notify, &device, notifier) {
+        (Notify::Uintr, _, Some(notifier)) => serve(daemon, notifier, cli),
+        (Notify::Uintr, _, None) => unreachable!("--notify uintr registered a receiver above"),
+        (Notify::Ipi, Some(device), _) => serve(daemon, IpiNotifier::new(device, control), cli),
+        (Notify::Ipi, None, _) => {
             Err("--notify ipi needs the driver (/dev/crtos), not --region".into())
         }
-        (Notify::Poll, _) => serve(daemon, PollNotifier::default(), cli),
+        (Notify::Poll, _, _) => serve(daemon, PollNotifier::default(), cli),
     }
 }
 
@@ -131,7 +161,12 @@ fn serve(mut daemon: Daemon, mut notifier: impl Notifier, cli: &Cli) -> Result<(
     let mut status_error = None;
     daemon.serve(&mut notifier, &AtomicBool::new(false), |stats| {
         if let Some(path) = &cli.status_file {
-            if let Err(error) = write_status(path, &stats.to_string()) {
+            let mut line = stats.to_string();
+            if cli.notify == Notify::Uintr {
+                let taken = uintr_notifier::interrupts_taken();
+                line.push_str(&format!(" uintr_interrupts={taken}"));
+            }
+            if let Err(error) = write_status(path, &line) {
                 status_error.get_or_insert(error);
             }
         }

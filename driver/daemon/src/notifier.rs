@@ -3,7 +3,8 @@
 //! `--notify poll` ([`PollNotifier`]): both sides poll, no interrupts. `--notify ipi`
 //! ([`IpiNotifier`]): the daemon sleeps in the driver (`poll(2)` on `/dev/crtos`),
 //! woken by the RTOS's IPI; it asks the driver to send the RTOS one
-//! (`CRTOS_NOTIFY_RTOS`) when the RTOS said it sleeps. Lab 4 adds user interrupts.
+//! (`CRTOS_NOTIFY_RTOS`) when the RTOS said it sleeps. `--notify uintr` (lab 4):
+//! user interrupts both ways, in uintr_notifier.rs.
 
 use std::fs::File;
 use std::io::Read;
@@ -45,7 +46,7 @@ pub struct Wake<'a> {
 /// Waits until one of `fds` is readable (or hung up, or in error) or `timeout` has
 /// passed (`None`: no limit); returns which fds are readable. An interrupted wait
 /// returns early, nothing readable.
-fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Vec<bool> {
+pub(crate) fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Vec<bool> {
     let mut polled: Vec<PollFd<'_>> = fds
         .iter()
         .map(|fd| PollFd::new(fd, PollFlags::IN))
@@ -145,6 +146,16 @@ pub fn rtos_needs_wakeup(control: &ControlPage) -> bool {
 }
 // ANCHOR_END: check_after_arm
 
+/// `CRTOS_NOTIFY_RTOS`: the driver sends the RTOS its notification IPI.
+pub(crate) fn notify_rtos(device: &File) {
+    // SAFETY: an argument-less ioctl on the open device.
+    let ret = unsafe { libc::ioctl(device.as_raw_fd(), crtos_abi::ioctl::IOCTL_NOTIFY_RTOS as _) };
+    if ret < 0 {
+        let error = std::io::Error::last_os_error();
+        eprintln!("crtosd: CRTOS_NOTIFY_RTOS: {error}");
+    }
+}
+
 // ANCHOR: ipi_notifier
 /// Sleeping in the driver: `poll(2)` on `/dev/crtos` (readable once the RTOS's IPI
 /// arrived since the last `read`) and on the launch socket.
@@ -162,21 +173,6 @@ impl<'m> IpiNotifier<'m> {
             device,
             control,
             wakeups: 0,
-        }
-    }
-
-    /// `CRTOS_NOTIFY_RTOS`: the driver sends the RTOS its notification IPI.
-    fn notify_rtos(&self) {
-        // SAFETY: an argument-less ioctl on the open device.
-        let ret = unsafe {
-            libc::ioctl(
-                self.device.as_raw_fd(),
-                crtos_abi::ioctl::IOCTL_NOTIFY_RTOS as _,
-            )
-        };
-        if ret < 0 {
-            let error = std::io::Error::last_os_error();
-            eprintln!("crtosd: CRTOS_NOTIFY_RTOS: {error}");
         }
     }
 }
@@ -203,13 +199,13 @@ impl Notifier for IpiNotifier<'_> {
 
     fn responded(&mut self) {
         if rtos_needs_wakeup(self.control.page()) {
-            self.notify_rtos();
+            notify_rtos(self.device);
         }
     }
 
     fn launch_posted(&mut self) {
         // The RTOS may halt with no task waiting (rtos_waiting 0): wake it always.
-        self.notify_rtos();
+        notify_rtos(self.device);
     }
 }
 // ANCHOR_END: ipi_notifier

@@ -105,3 +105,27 @@ fn the_daemon_binary_serves_a_region_file_and_writes_its_status() {
     );
     assert!(machine.jail().join("made-by-rtos").exists());
 }
+
+/// `--notify uintr` needs the driver's user interrupts: with a region file there is
+/// none, and the daemon says so and exits 1 at once (it never waits for a ring).
+#[test]
+fn notify_uintr_without_the_driver_is_a_clear_error() {
+    let machine = Machine::new();
+    machine.driver_attach();
+    let output = Command::new(env!("CARGO_BIN_EXE_crtosd"))
+        .arg("--root")
+        .arg(machine.jail())
+        .arg("--region")
+        .arg(&machine.region)
+        .arg("--socket")
+        .arg(machine.socket())
+        .args(["--notify", "uintr"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--notify uintr needs the driver"),
+        "{stderr}"
+    );
+}

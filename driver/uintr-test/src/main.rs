@@ -16,15 +16,15 @@
 //! Cycles are TSC ticks; under Bochs they are its emulated TSC (the book says what
 //! they mean). Exit status 0 when the test ran; the checker judges the numbers.
 
-mod device;
+mod cpu;
 mod pair;
-mod uintr;
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 
-use device::Device;
 use pair::Side;
+use uintr_user::{self as uintr, Device};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -54,12 +54,12 @@ fn main() {
 /// A's side of one round trip: SENDUIPI to B, spin until B's SENDUIPI comes back.
 fn round_trip(a: &Side) -> io::Result<u64> {
     let seen = uintr::hits(a.vector);
-    let start = uintr::rdtsc();
+    let start = cpu::rdtsc();
     uintr::senduipi(a.to_peer);
     if !a.spin_for_hit(seen) {
         return Err(io::Error::other("a user interrupt was lost"));
     }
-    Ok(uintr::rdtsc() - start)
+    Ok(cpu::rdtsc() - start)
 }
 
 /// B's side: answer every interrupt with one, until A stops.
@@ -203,7 +203,7 @@ const SWITCHES: usize = 4;
 /// The bystander: on CPU 0 with A, a busy loop reading UIF and its own handler count,
 /// until told to stop; then its involuntary context switches.
 fn bystander_loop(sh: &Shared) -> io::Result<()> {
-    uintr::pin_to(0)?;
+    cpu::pin_to(0)?;
     while sh.cell(STOP).load(Ordering::SeqCst) == 0 {
         if uintr::uif() {
             sh.cell(UIF_SEEN).fetch_add(1, Ordering::SeqCst);
@@ -246,8 +246,8 @@ fn bystander(n: u64) -> io::Result<()> {
             b.barrier.wait();
             for _ in 0..n {
                 uintr::senduipi(b.to_peer);
-                let t = uintr::rdtsc();
-                while uintr::rdtsc() - t < gap {
+                let t = cpu::rdtsc();
+                while cpu::rdtsc() - t < gap {
                     std::hint::spin_loop();
                 }
             }
@@ -274,29 +274,55 @@ fn bystander(n: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// The calling CPU's VM exits so far (all reasons), from the QUERY hypercall.
+fn vm_exits(dev: &Device) -> io::Result<u64> {
+    use crtos_abi::ioctl::{HypercallArg, IOCTL_HYPERCALL};
+    let mut stats = crtos_abi::HvStats::default();
+    let mut a = HypercallArg {
+        nr: crtos_abi::HypercallCode::Query.into(),
+        args: [&mut stats as *mut _ as u64, 0, 0],
+        ret: 0,
+    };
+    // SAFETY: the request's size is HypercallArg's; `stats` outlives the call.
+    let rc = unsafe {
+        libc::ioctl(
+            dev.file().as_raw_fd(),
+            IOCTL_HYPERCALL as libc::c_ulong,
+            &mut a as *mut HypercallArg,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if a.ret < 0 {
+        return Err(io::Error::from_raw_os_error(-a.ret as i32));
+    }
+    Ok(stats.exits.iter().sum())
+}
+
 /// Under the hypervisor: each CPU's VM exits during N round trips, and during an
 /// interval as long in which both threads spin without sending.
 fn exits(n: u64) -> io::Result<()> {
     let (a_exits, ticks) = pair::run(
         |a| -> io::Result<([u64; 3], u64)> {
-            let e0 = a.dev.vm_exits()?;
+            let e0 = vm_exits(a.dev)?;
             a.barrier.wait();
-            let start = uintr::rdtsc();
+            let start = cpu::rdtsc();
             round_trips(a, n)?;
-            let ticks = uintr::rdtsc() - start;
-            let e1 = a.dev.vm_exits()?;
-            let t = uintr::rdtsc();
-            while uintr::rdtsc() - t < ticks {
+            let ticks = cpu::rdtsc() - start;
+            let e1 = vm_exits(a.dev)?;
+            let t = cpu::rdtsc();
+            while cpu::rdtsc() - t < ticks {
                 std::hint::spin_loop();
             }
-            let e2 = a.dev.vm_exits()?;
+            let e2 = vm_exits(a.dev)?;
             Ok(([e0, e1, e2], ticks))
         },
         |b| {
-            let e0 = b.dev.vm_exits().unwrap_or(0);
+            let e0 = vm_exits(b.dev).unwrap_or(0);
             b.barrier.wait();
             echo(b);
-            let e1 = b.dev.vm_exits().unwrap_or(0);
+            let e1 = vm_exits(b.dev).unwrap_or(0);
             println!("uintr-exits: cpu=1 pingpong_and_idle_exits={}", e1 - e0);
         },
     )??;
@@ -321,8 +347,8 @@ fn thread_exit() -> io::Result<()> {
         let index = dev.register_sender(slot, SELF_VECTOR.into())?;
         uintr::enable();
         uintr::senduipi(index);
-        let start = uintr::rdtsc();
-        while uintr::hits(SELF_VECTOR) == 0 && uintr::rdtsc() - start < pair::LOST_AFTER_TICKS {
+        let start = cpu::rdtsc();
+        while uintr::hits(SELF_VECTOR) == 0 && cpu::rdtsc() - start < pair::LOST_AFTER_TICKS {
             std::hint::spin_loop();
         }
         std::mem::forget(dev); // the file stays open: only the thread goes

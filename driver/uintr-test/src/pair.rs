@@ -5,8 +5,9 @@ use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Barrier;
 
-use crate::device::Device;
-use crate::uintr;
+use uintr_user::{self as uintr, Device};
+
+use crate::cpu;
 
 pub const A_VECTOR: u8 = 1;
 pub const B_VECTOR: u8 = 2;
@@ -28,12 +29,12 @@ impl Side<'_> {
     /// Spins at CPL 3 until this side's handler has run more than `seen` times, or
     /// `stop`; false if nothing came within LOST_AFTER_TICKS.
     pub fn spin_for_hit(&self, seen: u64) -> bool {
-        let start = uintr::rdtsc();
+        let start = cpu::rdtsc();
         while uintr::hits(self.vector) <= seen {
             if self.stop.load(Ordering::Relaxed) {
                 return true;
             }
-            if uintr::rdtsc() - start > LOST_AFTER_TICKS {
+            if cpu::rdtsc() - start > LOST_AFTER_TICKS {
                 return false;
             }
             std::hint::spin_loop();
@@ -56,7 +57,7 @@ fn register<'a>(
     barrier: &'a Barrier,
     stop: &'a AtomicBool,
 ) -> io::Result<Side<'a>> {
-    let slot = uintr::pin_to(cpu).and_then(|()| dev.register_receiver(uintr::handler()));
+    let slot = cpu::pin_to(cpu).and_then(|()| dev.register_receiver(uintr::handler()));
     mine.store(*slot.as_ref().unwrap_or(&u32::MAX), Ordering::SeqCst);
     barrier.wait();
     let peer_slot = theirs.load(Ordering::SeqCst);

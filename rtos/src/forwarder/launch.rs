@@ -41,7 +41,7 @@ impl Forwarder {
         // Release: the result is visible before the daemon sees the answer.
         self.control.launch_done_seq.store(seq, Ordering::Release);
         self.launch_done = seq;
-        super::control::notify_linux(self.control);
+        self.notify_linux();
     }
     // ANCHOR_END: take_launch
 

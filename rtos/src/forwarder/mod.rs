@@ -6,7 +6,9 @@
 //! One concept per file: `control` (the control page, notifying Linux), `ring` (the
 //! ring of one daemon generation), `wait` (a task's call, from its system call to its
 //! wake-up), `launch` (the mailbox), `idle` (how the idle loop waits, the vectors),
-//! `upid_slots` (the shared region's UPIDs of RTOS tasks, lab 4).
+//! `upid_slots` (the shared region's UPIDs of RTOS tasks, lab 4), `uintr_receive` (the
+//! forwarder's UPID, how a daemon's SENDUIPI reaches it) and `uintr_notify` (the
+//! kernel's SENDUIPI to the daemon): the `uintr` notify mode, lab 4.
 //! What touches no hardware (packing, the generation state machine, the mailbox's
 //! checks) is the library's `rtos::forward`, tested on the host.
 
@@ -14,6 +16,8 @@ mod control;
 mod idle;
 mod launch;
 mod ring;
+mod uintr_notify;
+mod uintr_receive;
 pub mod upid_slots;
 mod wait;
 
@@ -30,6 +34,7 @@ use syscall_ring::{Call, RingError};
 pub use idle::wait_for_work;
 
 use self::ring::Ring;
+use self::uintr_notify::DaemonUintr;
 use crate::config::FORWARD_NOTIFY_VECTOR;
 use crate::drivers::tsc;
 use crate::syscall::errno::Errno;
@@ -51,6 +56,8 @@ pub struct Forwarder {
     ring: Option<Ring>,
     /// The last `launch_seq` answered.
     launch_done: u32,
+    /// The daemon's UPID and the kernel UITT naming it (`uintr` mode).
+    to_daemon: DaemonUintr,
 }
 
 // SAFETY: the RTOS runs on one CPU, and the forwarder is only touched with interrupts
@@ -89,12 +96,15 @@ pub fn init(boot: &'static BootBlock, mode: RunMode, nonce: &str) {
         link: Link::default(),
         ring: None,
         launch_done: control.launch_done_seq.load(Ordering::Relaxed),
+        to_daemon: DaemonUintr::default(),
     });
     kprintln!(
         "rtos: forwarding ready vector={FORWARD_NOTIFY_VECTOR:#x} apic_id={} shared={:#x} nonce={nonce}",
         boot.apic_id,
         boot.shared_base
     );
+    // Once the forwarder is on: its UPID takes one of the shared region's slots.
+    uintr_receive::publish(control, boot.apic_id, nonce);
 }
 // ANCHOR_END: init
 
@@ -190,7 +200,7 @@ pub fn task_ended(task: &Task, status: i32) {
                 task.tid,
                 task::nonce()
             );
-            control::notify_linux(fw.control);
+            fw.notify_linux();
         }
         Err(error) => kprintln!(
             "rtos: forward: task {} exit_group({status}) not sent: {error} nonce={}",

@@ -95,7 +95,7 @@ impl Forwarder {
             Step::Sent => {
                 ring.calls.insert(task.tid, call);
                 self.control.forwarded.fetch_add(1, Ordering::Relaxed);
-                super::control::notify_linux(self.control);
+                self.notify_linux();
                 Ok(())
             }
             Step::Done(ret) => Err(ret),
@@ -136,7 +136,7 @@ impl Forwarder {
             Step::Sent => {
                 ring.calls.insert(tid, call);
                 self.control.forwarded.fetch_add(1, Ordering::Relaxed);
-                super::control::notify_linux(self.control);
+                self.notify_linux();
             }
             Step::Done(ret) => sched.wake(tid, ret),
         }
