@@ -195,7 +195,7 @@ lab2: $(MACHINE) $(call LAB2_IMAGES,$(TREE)) ## Lab 2, AP boot: the RTOS on a CP
 # crtosd (feature lab3-student), so both are built per tree; crtosd static, like
 # crtosctl (the guest has no C library).
 LAB3_IMAGES = build/lab3/$(1)/initrd.img $(GUEST_PVH_FILES)
-LAB3_PROGRAMS := fwd-files fwd-bench fwd-exit fwd-eio fault hello rt-periodic
+LAB3_PROGRAMS := fwd-files fwd-bench fwd-exit fwd-eio fault hello rt-periodic uintr-cross
 lab3-features = $(if $(filter student,$(1)),--features lab3-student)
 # The student tree's RTOS has the student's files of both its labs: the ring (lab 3)
 # and the user interrupts (lab 4; only tasks that use them reach those files).
@@ -282,6 +282,7 @@ include guest/rt-bench.mk
 include guest/fwd-bench.mk
 include crates/uintr-check/uintr.mk
 include guest/uintr-linux.mk
+include guest/uintr-cross.mk
 include scripts/handout.mk
 include book/figures.mk
 

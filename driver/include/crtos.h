@@ -359,7 +359,7 @@ struct crtos_attach_arg {
  * (crtos_abi::uintr::SharedHandle). */
 #define CRTOS_UINTR_SHARED_HANDLE_FLAG (1ULL << 32)
 #define CRTOS_UINTR_SHARED_HANDLE(slot, vec) \
-	(CRTOS_UINTR_SHARED_HANDLE_FLAG | (__u64)(slot) * 64 + (vec))
+	(CRTOS_UINTR_SHARED_HANDLE_FLAG | ((__u64)(slot) * 64 + (vec)))
 
 struct crtos_uintr_receiver_arg {
 	__u64 handler;                  /* in: user address of the handler */

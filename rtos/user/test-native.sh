@@ -147,6 +147,12 @@ for args in "ping 1 10" "pong 1 10" "sleeper" "waker 1" "bad" "stale"; do
 done
 out=$("$BIN/uintr" 2>&1); st=$?
 expect_status "uintr without a mode: usage, exit 2" $st 2 "$out"
+# The cross pair's RTOS side (Linux's is uintr-test cross) stops before touching DIR.
+out=$("$BIN/uintr-cross" /nonexistent 10 2>&1); st=$?
+expect_lines "uintr-cross: says there is no UINTR here" "$out" "^uintr-cross: no UINTR $N\$"
+expect_status "uintr-cross exits 0" $st 0 "$out"
+out=$("$BIN/uintr-cross" 2>&1); st=$?
+expect_status "uintr-cross without arguments: usage, exit 2" $st 2 "$out"
 
 echo "rtos-user-test: $pass passed, $fail failed"
 ((fail == 0))

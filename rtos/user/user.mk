@@ -11,11 +11,12 @@
 RTOS_USER_OUT := build/rtos/user
 RTOS_USER_DIR := rtos/user
 RTOS_USER_C := hello spin sleep-check fault badcall preempt rt-periodic \
-  fwd-files fwd-bench fwd-exit fwd-eio uintr
+  fwd-files fwd-bench fwd-exit fwd-eio uintr uintr-cross
 RTOS_USER_PROGS := $(RTOS_USER_C) rust-hello
 RTOS_USER_BINS := $(addprefix $(RTOS_USER_OUT)/,$(RTOS_USER_PROGS))
 MUSL_GCC ?= musl-gcc
-RTOS_USER_CFLAGS := -static -no-pie -fno-pie -O2 -Wall -Wextra -Werror -std=gnu11
+# -I: crtos.h's numbers (uintr-cross's shared handles), defined once for every party.
+RTOS_USER_CFLAGS := -static -no-pie -fno-pie -O2 -Wall -Wextra -Werror -std=gnu11 -Idriver/include
 # The Rust program's cargo output (its own cargo command: see KERNEL_PKGS in the Makefile).
 RTOS_RUST_HELLO_BIN := target/release/rust-hello
 
@@ -35,6 +36,7 @@ $(RTOS_USER_OUT)/%: $(RTOS_USER_DIR)/%.c $(RTOS_USER_DIR)/crtos-user.h $(RTOS_US
 	@command -v $(MUSL_GCC) >/dev/null || { echo "error: no $(MUSL_GCC): run make setup (musl-tools)" >&2; exit 1; }
 	$(MUSL_GCC) $(RTOS_USER_CFLAGS) -o $@ $<
 	$(call rtos-user-check-exec,$@)
+$(RTOS_USER_OUT)/uintr-cross: driver/include/crtos.h
 
 # Cargo runs every time (a no-op when nothing changed); the copy keeps the build
 # output in one folder for the RTOS image and the Linux guest.

@@ -13,10 +13,12 @@
 //!                            (under the hypervisor)
 //!   uintr-test thread-exit   a thread notifies itself, then exits still registered
 //!   uintr-test testui        UIF by TESTUI: #UD (SIGILL) unless CR4.UINTR is set
+//!   uintr-test cross DIR N   lab 4's cross pair with an RTOS task (cross.rs)
 //! Cycles are TSC ticks; under Bochs they are its emulated TSC (the book says what
 //! they mean). Exit status 0 when the test ran; the checker judges the numbers.
 
 mod cpu;
+mod cross;
 mod pair;
 
 use std::io;
@@ -36,13 +38,14 @@ fn main() {
         Some("bystander") => bystander(count(400)),
         Some("exits") => exits(count(1000)),
         Some("thread-exit") => thread_exit(),
+        Some("cross") => cross::main(&args[1..]),
         Some("testui") => {
             println!("uintr-testui: uif={}", uintr::uif() as u8);
             Ok(())
         }
         _ => Err(io::Error::other(
             "usage: uintr-test pingpong N | wait | bad-index | bystander N | exits N | \
-             thread-exit | testui",
+             thread-exit | testui | cross DIR N",
         )),
     };
     if let Err(e) = result {
