@@ -222,10 +222,11 @@ lab3: $(MACHINE) $(call LAB3_IMAGES,$(TREE)) ## Lab 3, forwarding: RTOS tasks us
 	$(call record-lab,lab3)
 
 # Lab 4, user interrupts: lab 3's image (the tree's hypervisor, RTOS and crtosd; the
-# guest's initramfs already has uintr-test) with lab 4's RTOS programs in /rtos-bin too.
+# guest's initramfs already has uintr-test) with lab 4's RTOS programs in /rtos-bin too
+# (uintr, and uintr-cross, which lab 3's list has already).
 # The student's files are in the RTOS (feature lab4-student, above).
 LAB4_IMAGES = build/lab4/$(1)/initrd.img $(GUEST_PVH_FILES)
-LAB4_PROGRAMS := $(LAB3_PROGRAMS) uintr $(filter uintr-cross,$(RTOS_USER_C))
+LAB4_PROGRAMS := $(sort $(LAB3_PROGRAMS) uintr uintr-cross)
 build/lab4/%/initrd.img: $(GUEST_OUT)/initrd.img build/hv/%/hypervisor.img build/rtos/%/rtos.img \
     target/%/x86_64-unknown-linux-gnu/release/crtosd $(addprefix $(RTOS_USER_OUT)/,$(LAB4_PROGRAMS)) scripts/initrd-overlay.sh
 	@rm -rf $(@D)/overlay && mkdir -p $(@D)/overlay/images $(@D)/overlay/bin $(@D)/overlay/rtos-bin
