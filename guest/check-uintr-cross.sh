@@ -29,10 +29,16 @@ need "$RTOS" "uintr-cross: rtos bad handles: slot_960=-22 last_slot_vector_64=-2
 need "$LINUX" 'uintr-cross: linux bad sender slot=960: EINVAL$'
 # (2) Linux wakes the RTOS task blocked in uintr_wait; (3) the RTOS wakes Linux in WAIT.
 need "$RTOS" 'uintr-cross: rtos woken by linux vector=3 '
+# Linux sends 500 ms after publishing its handle; the task reads it within a few ms
+# and blocks: a wait that returned at once (the vector already there) is no wake-up.
+waited=$(sed -nE 's/.*uintr-cross: rtos waited_us=([0-9]+) .*/\1/p' <<<"$lines")
+[[ -n "$waited" ]] && ((waited >= 100000)) || fail "the RTOS task did not block in uintr_wait (waited_us=${waited:-none})"
 need "$LINUX" 'uintr-cross: linux woken by rtos vector=4$'
 need "$LINUX" 'uintr-cross: linux wait: slept=1$'
 # (4) the round trips; (5) both done, both exit 0.
 need "$RTOS" "uintr-cross: rtos<->linux n=$N median=[0-9]+ p99=[0-9]+ "
+read -r med p99 < <(sed -nE 's/.*rtos<->linux n=[0-9]+ median=([0-9]+) p99=([0-9]+) .*/\1 \2/p' <<<"$lines")
+((med <= p99)) || fail "round trips: median $med above p99 $p99"
 need "$RTOS" 'uintr-cross: rtos done '
 need "$RTOS" 'exit 0$'
 need "$LINUX" "uintr-cross: linux answered n=$N\$"

@@ -179,6 +179,7 @@ int main(int argc, char **argv)
 		say("uintr-cross: rtos error: N must be 1..%d", MAX_ROUNDS);
 		return 2;
 	}
+	/* ANCHOR: rtos_side */
 	become_receiver();
 	long own = raw_syscall3(NR_UINTR_CREATE_FD, RTOS_VECTOR, 0, 0);
 	if (own < 0)
@@ -213,6 +214,7 @@ int main(int argc, char **argv)
 	spin_beyond(1, -1);
 
 	round_trips((uint64_t)to_linux, rounds);
+	/* ANCHOR_END: rtos_side */
 	if (last_vector != RTOS_VECTOR)
 		fail("last vector %ld", (long)last_vector);
 	say("uintr-cross: rtos done");

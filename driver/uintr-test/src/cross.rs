@@ -62,6 +62,7 @@ pub fn main(args: &[String]) -> ! {
     std::process::exit(0);
 }
 
+// ANCHOR: linux_side
 fn run(dir: &Path, n: u64) -> io::Result<()> {
     let dev = Device::open()?;
     let slot = dev.register_receiver(uintr_user::handler())?;
@@ -84,6 +85,7 @@ fn run(dir: &Path, n: u64) -> io::Result<()> {
     println!("uintr-cross: linux answered n={n}");
     dev.unregister()
 }
+// ANCHOR_END: linux_side
 
 /// REGISTER_SENDER for the first slot past the UPID area: EINVAL.
 fn refused_slot(dev: &Device) {
