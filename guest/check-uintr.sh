@@ -14,7 +14,7 @@ need() { [[ -n "$(line "$@")" ]] || fail "phase $1, '$2': no line matching '$3'"
 num() { sed -nE "s/.*[ :]$1=([0-9]+).*/\1/p" <<<"$2"; }
 
 [[ -n "$lines" ]] || fail "no line with this run's nonce (the stage did not run)"
-grep -E 'uintr-(pingpong|wait|bad|bystander|exits|thread|testui)|exit [1-9]' <<<"$lines" || true
+grep -E 'eventfd-pingpong|uintr-(pingpong|wait|bad|bystander|exits|thread|testui)|exit [1-9]' <<<"$lines" || true
 grep -q '^uintr: done$' <<<"$lines" || fail "the stage did not finish"
 
 # CR4.UINTR: clear on the stock kernel (TESTUI raises #UD: SIGILL, status 132), set
@@ -28,6 +28,8 @@ for phase in linux hv; do
   need $phase 'uintr-test pingpong 1000' 'exit 0$'
   need $phase 'uintr-test wait' 'uintr-wait: slept=1 handled=1$'
 done
+need linux 'uintr-test eventfd-pingpong 1000' 'eventfd-pingpong: n=1000 median=[0-9]+ p99=[0-9]+$'
+need linux 'uintr-test eventfd-pingpong 1000' 'exit 0$'
 need linux 'uintr-test bad-index' 'uintr-bad-register: slot: .*refused: EINVAL$'
 need linux 'uintr-test bad-index' 'uintr-bad-register: vector: .*refused: EINVAL$'
 need linux 'uintr-test bad-index' 'uintr-bad-index: child killed by signal 11$'
