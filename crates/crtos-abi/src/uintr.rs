@@ -238,11 +238,11 @@ mod tests {
     #[test]
     fn shared_handles_round_trip_and_reject_garbage() {
         let h = SharedHandle::new(481, 7).unwrap();
-        assert_eq!(h.number(), (1 << 32) | 481 * 64 + 7);
+        assert_eq!(h.number(), (1 << 32) | (481 * 64 + 7));
         assert_eq!(SharedHandle::from_number(h.number()), Some(h));
         assert_eq!(SharedHandle::from_number(481 * 64 + 7), None); // a local handle
         assert_eq!(
-            SharedHandle::from_number(SHARED_HANDLE_FLAG | UPID_SLOTS * 64),
+            SharedHandle::from_number(SHARED_HANDLE_FLAG | (UPID_SLOTS * 64)),
             None
         );
         assert_eq!(SharedHandle::from_number(h.number() | 1 << 40), None);
