@@ -37,6 +37,37 @@ pub fn daemon_upid(ready: u32, slot: u32, vector: u32) -> DaemonUpid {
 }
 // ANCHOR_END: daemon_upid
 
+/// The daemon's UPID as last read: kept for its generation once published (the
+/// daemon never moves it), read again for a new daemon, whose UPID is another.
+#[derive(Clone, Copy, Debug)]
+pub struct KnownUpid {
+    generation: Option<u32>,
+    upid: DaemonUpid,
+}
+
+impl Default for KnownUpid {
+    fn default() -> Self {
+        KnownUpid {
+            generation: None,
+            upid: DaemonUpid::NotReady,
+        }
+    }
+}
+
+impl KnownUpid {
+    /// What daemon `generation` published, if it is known (`None`: read the page).
+    pub fn get(&self, generation: u32) -> Option<DaemonUpid> {
+        let known = self.generation == Some(generation) && self.upid != DaemonUpid::NotReady;
+        known.then_some(self.upid)
+    }
+
+    /// Remembers what was read for daemon `generation`.
+    pub fn set(&mut self, generation: u32, upid: DaemonUpid) {
+        self.generation = Some(generation);
+        self.upid = upid;
+    }
+}
+
 /// What the RTOS does after posting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wake {
@@ -97,6 +128,20 @@ mod tests {
         assert_eq!(daemon_upid(1, u32::MAX, 0), DaemonUpid::Refused);
         assert_eq!(daemon_upid(1, 3, 64), DaemonUpid::Refused);
         assert_eq!(daemon_upid(1, 3, 256 + 1), DaemonUpid::Refused);
+    }
+
+    #[test]
+    fn the_daemon_upid_is_read_until_published_and_again_for_a_new_daemon() {
+        let mut known = KnownUpid::default();
+        assert_eq!(known.get(1), None);
+        known.set(1, DaemonUpid::NotReady);
+        assert_eq!(known.get(1), None); // not published yet: look again
+        known.set(1, AT);
+        assert_eq!(known.get(1), Some(AT));
+        assert_eq!(known.get(2), None); // a new daemon
+        known.set(2, DaemonUpid::Refused);
+        assert_eq!(known.get(2), Some(DaemonUpid::Refused)); // refused once, not re-logged
+        assert_eq!(known.get(1), None);
     }
 
     #[test]

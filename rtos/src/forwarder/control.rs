@@ -48,13 +48,15 @@ impl Forwarder {
         let mode = notify_mode(page);
         let alive = page.daemon_alive.load(Ordering::Acquire) == 1;
         let waiting = page.daemon_waiting.load(Ordering::Acquire) == 1;
-        let daemon = if mode == Some(NotifyMode::Uintr) && alive && waiting {
+        let cpu_has_uintr = uintr::available();
+        let daemon = if mode == Some(NotifyMode::Uintr) && alive && waiting && cpu_has_uintr {
             let generation = page.daemon_generation.load(Ordering::Acquire);
-            self.to_daemon.daemon_upid(page, generation)
+            self.to_daemon
+                .daemon_upid(page, self.shared_base, generation)
         } else {
             DaemonUpid::NotReady
         };
-        match wake(mode, alive, waiting, daemon, uintr::available()) {
+        match wake(mode, alive, waiting, daemon, cpu_has_uintr) {
             Wake::Nothing => {}
             Wake::Ipi => send_ipi(page),
             Wake::Senduipi { .. } => self.to_daemon.send(),

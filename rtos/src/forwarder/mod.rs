@@ -98,13 +98,13 @@ pub fn init(boot: &'static BootBlock, mode: RunMode, nonce: &str) {
         launch_done: control.launch_done_seq.load(Ordering::Relaxed),
         to_daemon: DaemonUintr::default(),
     });
-    // After the forwarder is on: its UPID is one of the shared region's slots.
-    uintr_receive::publish(control, boot.apic_id, nonce);
     kprintln!(
         "rtos: forwarding ready vector={FORWARD_NOTIFY_VECTOR:#x} apic_id={} shared={:#x} nonce={nonce}",
         boot.apic_id,
         boot.shared_base
     );
+    // Once the forwarder is on: its UPID takes one of the shared region's slots.
+    uintr_receive::publish(control, boot.apic_id, nonce);
 }
 // ANCHOR_END: init
 

@@ -10,7 +10,7 @@ use core::sync::atomic::Ordering;
 
 use crtos_abi::forwarding::ControlPage;
 use crtos_abi::uintr::{tt, UittEntry, MSR_UINTR_MISC, MSR_UINTR_TT};
-use rtos::forward::notify::{daemon_upid, DaemonUpid};
+use rtos::forward::notify::{daemon_upid, DaemonUpid, KnownUpid};
 use x86_64::instructions::interrupts;
 use x86_64::registers::model_specific::Msr;
 
@@ -23,30 +23,24 @@ use crate::task;
 struct KernelUitt([UittEntry; 1]);
 
 /// The daemon's UPID as last read, and the table naming it.
+#[derive(Default)]
 pub struct DaemonUintr {
-    /// The daemon generation `upid` was read for.
-    generation: Option<u32>,
-    upid: DaemonUpid,
+    known: KnownUpid,
     uitt: KernelUitt,
-}
-
-impl Default for DaemonUintr {
-    fn default() -> Self {
-        DaemonUintr {
-            generation: None,
-            upid: DaemonUpid::NotReady,
-            uitt: KernelUitt::default(),
-        }
-    }
 }
 
 impl DaemonUintr {
     /// Where daemon `generation` takes its user interrupts: read from the control page
     /// once per generation, as soon as it is published (a new daemon has a new UPID),
     /// and entered in the kernel UITT. Logs once what it found.
-    pub fn daemon_upid(&mut self, control: &ControlPage, generation: u32) -> DaemonUpid {
-        if self.generation == Some(generation) && self.upid != DaemonUpid::NotReady {
-            return self.upid;
+    pub fn daemon_upid(
+        &mut self,
+        control: &ControlPage,
+        shared_base: u64,
+        generation: u32,
+    ) -> DaemonUpid {
+        if let Some(upid) = self.known.get(generation) {
+            return upid;
         }
         // Acquire: the slot and the vector were stored before `ready`.
         let ready = control.daemon_uintr_ready.load(Ordering::Acquire);
@@ -54,7 +48,7 @@ impl DaemonUintr {
         let vector = control.daemon_user_vector.load(Ordering::Relaxed);
         let mut upid = daemon_upid(ready, slot, vector);
         if let DaemonUpid::At { slot, vector } = upid {
-            match upid_slots::address_of(slot) {
+            match upid_slots::address_of_in(shared_base, slot) {
                 Some(address) => self.uitt.0[0] = UittEntry::new(vector, address),
                 None => upid = DaemonUpid::Refused,
             }
@@ -65,13 +59,12 @@ impl DaemonUintr {
                 task::nonce()
             ),
             DaemonUpid::Refused => kprintln!(
-                "rtos: forward: daemon generation {generation}: UPID slot {slot} vector {vector} is outside Linux's UPID slots, no SENDUIPI (IPIs instead) nonce={}",
+                "rtos: forward: daemon generation {generation}: UPID slot {slot} vector {vector} is no Linux slot and user vector, no SENDUIPI (IPIs instead) nonce={}",
                 task::nonce()
             ),
             DaemonUpid::NotReady => {}
         }
-        self.generation = Some(generation);
-        self.upid = upid;
+        self.known.set(generation, upid);
         upid
     }
 

@@ -39,7 +39,12 @@ pub fn take() -> Option<(u64, &'static Upid)> {
 /// the RTOS's (`None` when the RTOS does not forward or the slot is outside the area):
 /// what a UITT entry naming it holds.
 pub fn address_of(slot: u64) -> Option<u64> {
-    (slot < UPID_SLOTS).then_some(address_in(super::shared_base()?, slot))
+    address_of_in(super::shared_base()?, slot)
+}
+
+/// [`address_of`] for the forwarder itself, which holds its lock and knows the base.
+pub fn address_of_in(shared_base: u64, slot: u64) -> Option<u64> {
+    (slot < UPID_SLOTS).then(|| address_in(shared_base, slot))
 }
 
 fn address_in(shared_base: u64, slot: u64) -> u64 {
