@@ -59,7 +59,7 @@ no_complaint() {
 }
 
 [[ -n "$lines" ]] || fail "no line with this run's nonce (the stage did not run)"
-grep -E 'uintr-(pingpong|wait|bad|bystander|exits|thread|testui)|exit [1-9]' <<<"$lines" || true
+grep -E 'eventfd-pingpong|uintr-(pingpong|wait|bad|bystander|exits|thread|testui)|exit [1-9]' <<<"$lines" || true
 
 if [[ -n $ONLY_PHASE ]]; then
   for test in pingpong wait bad_index bystander exits; do "expect_$test" "$ONLY_PHASE"; done
@@ -80,6 +80,8 @@ for phase in linux hv; do
   expect_pingpong $phase
   expect_wait $phase
 done
+need linux 'uintr-test eventfd-pingpong 1000' 'eventfd-pingpong: n=1000 median=[0-9]+ p99=[0-9]+$'
+need linux 'uintr-test eventfd-pingpong 1000' 'exit 0$'
 expect_bad_index linux
 expect_bystander linux
 expect_thread_exit linux
