@@ -77,6 +77,7 @@ lint: ## rustfmt and clippy, warnings as errors, on the student's tree and the s
 	$(CARGO) clippy -q $(HOST_PKGS) --all-targets -- -D warnings
 	$(call tree-cargo,solution) clippy -q $(KERNEL_PKGS) -- -D warnings
 	$(call tree-cargo,student) clippy -q $(LAB_KERNEL_PKGS) -- -D warnings
+	$(call tree-cargo,student) clippy -q -p rtos $(call rtos-features,student) -- -D warnings
 	CRTOS_TREE=solution $(CARGO) clippy -q $(HV_HOST_TEST) --tests -- -D warnings
 
 # The hypervisor's logic, tested on the host: without its `runtime` feature std links
@@ -167,7 +168,7 @@ endef
 
 # Lab 1, VMX on: the self-test kernel, and Linux with the tree's hypervisor in /images.
 # (A new lab: its LABn_IMAGES and rules here, its labN target, its lines in test-labs,
-# and its name out of the `lab3 lab4` line below.)
+# and its name in the .PHONY line at the top.)
 LAB1_IMAGES = target/$(1)/release/hv-selftest build/lab1/$(1)/initrd.img $(GUEST_PVH_FILES)
 build/lab1/%/initrd.img: $(GUEST_OUT)/initrd.img build/hv/%/hypervisor.img scripts/initrd-overlay.sh
 	@rm -rf $(@D)/overlay && mkdir -p $(@D)/overlay/images
@@ -196,8 +197,11 @@ lab2: $(MACHINE) $(call LAB2_IMAGES,$(TREE)) ## Lab 2, AP boot: the RTOS on a CP
 LAB3_IMAGES = build/lab3/$(1)/initrd.img $(GUEST_PVH_FILES)
 LAB3_PROGRAMS := fwd-files fwd-bench fwd-exit fwd-eio fault hello rt-periodic uintr-cross
 lab3-features = $(if $(filter student,$(1)),--features lab3-student)
+# The student tree's RTOS has the student's files of both its labs: the ring (lab 3)
+# and the user interrupts (lab 4; only tasks that use them reach those files).
+rtos-features = $(if $(filter student,$(1)),--features "lab3-student lab4-student")
 target/%/release/rtos: rtos-user $(RTOS_EXTRA_PROGS) FORCE
-	CRTOS_RTOS_PROGRAMS=$(RTOS_PROGRAM_DIRS) $(call tree-cargo,$*) build --release -q -p rtos $(call lab3-features,$*)
+	CRTOS_RTOS_PROGRAMS=$(RTOS_PROGRAM_DIRS) $(call tree-cargo,$*) build --release -q -p rtos $(call rtos-features,$*)
 build/rtos/%/rtos.img: target/%/release/rtos $(GUEST_OUT)/crtosctl
 	@mkdir -p $(@D)
 	$(GUEST_OUT)/crtosctl pack-image --kind rtos $< $@
@@ -217,8 +221,23 @@ build/lab3/%/initrd.img: $(GUEST_OUT)/initrd.img build/hv/%/hypervisor.img build
 lab3: $(MACHINE) $(call LAB3_IMAGES,$(TREE)) ## Lab 3, forwarding: RTOS tasks use Linux's files through the ring and crtosd (SOLUTION=1: the solution)
 	$(call record-lab,lab3)
 
-lab4:
-	@echo "make: $@ is not in this tree yet (it arrives with its issue); lab1, lab2 and lab3 are ready" >&2; exit 2
+# Lab 4, user interrupts: lab 3's image (the tree's hypervisor, RTOS and crtosd; the
+# guest's initramfs already has uintr-test) with lab 4's RTOS programs in /rtos-bin too
+# (uintr, and uintr-cross, which lab 3's list has already).
+# The student's files are in the RTOS (feature lab4-student, above).
+LAB4_IMAGES = build/lab4/$(1)/initrd.img $(GUEST_PVH_FILES)
+LAB4_PROGRAMS := $(sort $(LAB3_PROGRAMS) uintr uintr-cross)
+build/lab4/%/initrd.img: $(GUEST_OUT)/initrd.img build/hv/%/hypervisor.img build/rtos/%/rtos.img \
+    target/%/x86_64-unknown-linux-gnu/release/crtosd $(addprefix $(RTOS_USER_OUT)/,$(LAB4_PROGRAMS)) scripts/initrd-overlay.sh
+	@rm -rf $(@D)/overlay && mkdir -p $(@D)/overlay/images $(@D)/overlay/bin $(@D)/overlay/rtos-bin
+	cp build/hv/$*/hypervisor.img $(@D)/overlay/images/hypervisor.img
+	cp build/rtos/$*/rtos.img $(@D)/overlay/images/rtos.img
+	cp target/$*/x86_64-unknown-linux-gnu/release/crtosd $(@D)/overlay/bin/crtosd
+	cp $(addprefix $(RTOS_USER_OUT)/,$(LAB4_PROGRAMS)) $(@D)/overlay/rtos-bin/
+	scripts/initrd-overlay.sh $@ $(GUEST_OUT)/initrd.img $(@D)/overlay
+.SECONDARY: $(foreach t,$(TREES),build/lab4/$(t)/initrd.img)
+lab4: $(MACHINE) $(call LAB4_IMAGES,$(TREE)) ## Lab 4, user interrupts: RTOS tasks and Linux threads interrupt each other by SENDUIPI; forwarding in uintr mode (SOLUTION=1: the solution)
+	$(call record-lab,lab4)
 
 # Every lab both ways: the solution scores full marks, the skeleton less (and builds).
 GRADER := $(CARGO) run --release -q -p grader --
@@ -234,17 +253,20 @@ define expect-skeleton-below-full
 	  { echo "test-labs: the $(1) skeleton's report does not list what is left ($(3))" >&2; exit 1; }; fi
 endef
 
-test-labs: $(MACHINE) $(foreach t,$(TREES),$(call LAB1_IMAGES,$(t)) $(call LAB2_IMAGES,$(t)) $(call LAB3_IMAGES,$(t))) ## Each lab's grader on its solution (full marks) and its skeleton (below full)
+test-labs: $(MACHINE) $(foreach t,$(TREES),$(call LAB1_IMAGES,$(t)) $(call LAB2_IMAGES,$(t)) $(call LAB3_IMAGES,$(t)) \
+    $(call LAB4_IMAGES,$(t))) ## Each lab's grader on its solution (full marks) and its skeleton (below full)
 	$(GRADER) lab1-selftest --tree solution --machine bochs
 	$(GRADER) lab1 --tree solution --machine bochs
 	$(GRADER) lab2 --tree solution --machine bochs
 	$(GRADER) lab3 --tree solution --machine bochs
+	$(GRADER) lab4 --tree solution --machine bochs
 	@mkdir -p build/grader
 	$(call expect-skeleton-below-full,lab1-selftest,LAB 1: vmxon.rs: check_vmx_support,vmxon.rs: enter_vmx_operation)
 	$(call expect-skeleton-below-full,lab1,LAB 1: vmxon.rs: check_vmx_support,vmxon.rs: enter_vmx_operation)
 	@# The student tree's lab 2 stands on its lab 1: unsolved, enabling stops the run there.
 	$(call expect-skeleton-below-full,lab2,LAB 1: vmxon.rs: check_vmx_support,boot_page_tables.rs: build_boot_page_tables)
 	$(call expect-skeleton-below-full,lab3,LAB 1: vmxon.rs: check_vmx_support,ring_queue.rs: Producer::push)
+	$(call expect-skeleton-below-full,lab4,LAB 1: vmxon.rs: check_vmx_support,context_switch.rs: UintrState::switch_out)
 
 book: ## Build the book (book/build/index.html); every include must name a real anchor, every link a real page
 	bash book/check-includes.sh

@@ -1,5 +1,6 @@
-//! Links the RTOS at its physical range, the kernel high (kernel.ld), and embeds the
-//! user programs.
+//! Links the RTOS at its physical range, the kernel high (kernel.ld), embeds the user
+//! programs, and picks lab 4's files (src/arch/uintr.rs): the student's with the
+//! `lab4-student` feature or in a student handout (no solutions/), else the solution's.
 //!
 //! `CRTOS_RTOS_PROGRAMS` names directories (separated by `:`) whose files are static
 //! ELF executables (`build/rtos/user/`, made by `make rtos-user`); each file becomes
@@ -13,6 +14,7 @@ const PROGRAM_DIRS_VAR: &str = "CRTOS_RTOS_PROGRAMS";
 fn main() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/kernel.ld");
     kernel_build::link_kernel_with_script(script, crtos_abi::rtos::RTOS_BASE);
+    kernel_build::select_student_by_feature("..", "lab4-student");
     println!("cargo:rerun-if-env-changed={PROGRAM_DIRS_VAR}");
     let dirs = std::env::var(PROGRAM_DIRS_VAR).unwrap_or_default();
     let mut programs: Vec<(String, PathBuf)> = Vec::new();

@@ -9,7 +9,8 @@
 STAGE=fwd-bench
 . /guest/stage-lib.sh   # say
 n=${crtos_fwd_n:-1000}
-modes=${crtos_fwd_modes:-poll ipi uintr}
+modes=$(echo "${crtos_fwd_modes:-poll,ipi,uintr}" | tr , ' ')
+limit=240   # seconds (Bochs) for one mode's run
 fail() { say "$*"; exit 1; }
 insmod /lib/crtos.ko || fail "cannot load crtos.ko"
 crtosctl enable /images/hypervisor.img >/dev/null || fail "crtosctl enable failed"
@@ -22,7 +23,14 @@ for mode in $modes; do
 	daemon=$!
 	i=0
 	while [ ! -S /run/crtosd.sock ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-	crtosctl run /rtos-bin/fwd-bench "$mode" "$n" || say "fwd-bench in mode $mode failed"
+	# A mode that hangs is named, with the daemon's log and the driver's lines, and
+	# the next mode still runs.
+	if ! timeout $limit crtosctl run /rtos-bin/fwd-bench "$mode" "$n"; then
+		say "fwd-bench in mode $mode failed (or took over $limit s)"
+		cat /tmp/crtosd.log
+		dmesg | grep crtos | tail -n 20
+		crtosctl shared
+	fi
 	grep -E '^crtosd: (serving|uintr)' /tmp/crtosd.log | while IFS= read -r line; do say "$line"; done
 	kill $daemon
 	wait $daemon

@@ -18,6 +18,7 @@ insmod /lib/crtos.ko || { say "cannot load crtos.ko"; exit 1; }
 cycle=linux
 step uintr-test testui
 step uintr-test pingpong 1000
+step uintr-test eventfd-pingpong 1000
 step uintr-test wait
 step uintr-test bad-index
 step uintr-test bystander 400

@@ -31,7 +31,10 @@
 #define WAKE_VECTOR 5
 /* The RTOS's handle of a receiver's vector (syscall/uintr.rs). */
 #define HANDLE(tid, vector) ((long)(tid) * 64 + (vector))
-#define REGISTER_TRIES 1000
+/* A peer may be launched later (crtosctl run, one task at a time): look for it every
+ * millisecond, for up to 10 s. */
+#define REGISTER_TRIES 10000
+#define REGISTER_PAUSE_NS NS_PER_MS
 #define MAX_ROUNDS 100000
 
 /* What the handler saw: how many user interrupts, and the last vector. */
@@ -85,11 +88,12 @@ static void become_receiver(const char *mode)
 /* The UITT index for PEER's vector, once PEER has registered (it may not have run yet). */
 static long sender_to(long peer, int vector)
 {
+	struct timespec pause = ns_to_timespec(REGISTER_PAUSE_NS);
 	for (int i = 0; i < REGISTER_TRIES; i++) {
 		long index = raw_syscall3(NR_UINTR_REGISTER_SENDER, HANDLE(peer, vector), 0, 0);
 		if (index >= 0)
 			return index;
-		sched_yield();
+		nanosleep(&pause, NULL);
 	}
 	say("uintr: error: task %ld never registered vector %d", peer, vector);
 	exit(1);

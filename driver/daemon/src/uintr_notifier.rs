@@ -90,7 +90,6 @@ enum RtosRoute {
     Driver,
 }
 
-// ANCHOR: uintr_notifier
 pub struct UintrNotifier<'m> {
     receiver: UintrReceiver,
     control: Control<'m>,
@@ -107,12 +106,16 @@ impl<'m> UintrNotifier<'m> {
     ) -> Result<Self, String> {
         let watcher = LaunchWatcher::spawn(&receiver, listener)?;
         uintr_user::enable();
-        Ok(Self {
+        let mut notifier = Self {
             receiver,
             control,
             to_rtos: RtosRoute::Unknown,
             watcher,
-        })
+        };
+        // The ring is ours by now: the RTOS has usually published its UPID already,
+        // and the entry is then made here rather than on the first wake-up.
+        notifier.rtos_entry();
+        Ok(notifier)
     }
 
     /// The serving thread's UPID slot.
@@ -161,6 +164,7 @@ impl<'m> UintrNotifier<'m> {
     }
 }
 
+// ANCHOR: uintr_notifier
 impl Notifier for UintrNotifier<'_> {
     fn wait(&mut self, ring: &Server<'_>, wake: &Wake<'_>) -> bool {
         if wake.timeout.is_some() || wake.fds.len() > 1 {

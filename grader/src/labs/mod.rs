@@ -7,6 +7,7 @@ pub mod lab1;
 pub mod lab1_selftest;
 pub mod lab2;
 pub mod lab3;
+pub mod lab4;
 pub mod rtos;
 pub mod smoke;
 
@@ -18,6 +19,7 @@ pub fn all() -> Vec<Lab> {
         lab1::lab(),
         lab2::lab(),
         lab3::lab(),
+        lab4::lab(),
         rtos::lab(),
         rtos::lab_qemu(),
     ]

@@ -63,7 +63,7 @@ impl Context {
         // SAFETY: every frame the RTOS gets comes from an entry stub that saved the FPU
         // state right below it (baremetal's interrupt stubs, our syscall entry).
         self.fx = unsafe { frame.fx_area() }.clone();
-        self.uintr.switch_out();
+        self.uintr.leave_cpu();
     }
 
     /// Makes the entry stub's return path resume this state.
@@ -72,7 +72,7 @@ impl Context {
         // SAFETY: as in `save`.
         *unsafe { frame.fx_area() } = self.fx.clone();
         FsBase::write(VirtAddr::new_truncate(self.fs_base));
-        self.uintr.switch_in();
+        self.uintr.enter_cpu();
     }
     // ANCHOR_END: save_load
 }

@@ -11,14 +11,16 @@
 //! The receiver's UPID stays in memory: while the task does not run, its SN bit keeps
 //! senders from sending notifications that would land on somebody else.
 
+// The lab 4 skeleton leaves the helpers it is meant to call unused until written.
+#![cfg_attr(lab_student, allow(dead_code))]
+
 use alloc::boxed::Box;
 use core::arch::asm;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crtos_abi::uintr::{
-    misc, tt, upid_control, Ndst, UittEntry, Upid, CPUID7_EDX_UINTR, CR4_UINTR, MSR_UINTR_HANDLER,
-    MSR_UINTR_MISC, MSR_UINTR_PD, MSR_UINTR_RR, MSR_UINTR_STACKADJUST, MSR_UINTR_TT, UITT_ENTRIES,
-    UPID_SN,
+    Ndst, UittEntry, Upid, CPUID7_EDX_UINTR, CR4_UINTR, MSR_UINTR_HANDLER, MSR_UINTR_MISC,
+    MSR_UINTR_PD, MSR_UINTR_RR, MSR_UINTR_STACKADJUST, MSR_UINTR_TT, UITT_ENTRIES,
 };
 use x86_64::registers::control::Cr4;
 use x86_64::registers::model_specific::Msr;
@@ -54,7 +56,7 @@ pub fn init(nonce: &str) {
     );
 }
 
-/// A sender's table: `uintr_register_sender` fills an entry, SENDUIPI reads it
+/// A sender's table: `uintr_register_sender` fills an entry (`Uitt::insert`), SENDUIPI reads it
 /// (with supervisor rights: the kernel heap is mapped in every address space).
 #[repr(C, align(16))]
 pub struct Uitt(pub [UittEntry; UITT_ENTRIES as usize]);
@@ -143,105 +145,61 @@ fn this_cpu() -> Ndst {
     Ndst::XApic(baremetal::apic::id())
 }
 
+// ANCHOR: lab_selection
+// LAB 4: the student's files are in labs/lab4/ (`cfg(lab_student)`: the `lab4-student`
+// feature, or a handout without solutions; build.rs).
+// The UPID's NV, NDST and SN: `point_upid`.
+#[cfg_attr(lab_student, path = "../../../labs/lab4/upid_setup.rs")]
+#[cfg_attr(not(lab_student), path = "../../../solutions/lab4/upid_setup.rs")]
+mod upid_setup;
+// The MSR values of a receiver and a sender, the UITT entry: `UintrState::set_receiver`,
+// `set_sender`, `load_msrs`, `Uitt::insert`.
+#[cfg_attr(lab_student, path = "../../../labs/lab4/registration.rs")]
+#[cfg_attr(not(lab_student), path = "../../../solutions/lab4/registration.rs")]
+mod registration;
+// The context switch: `UintrState::switch_out`, `switch_in`.
+#[cfg_attr(lab_student, path = "../../../labs/lab4/context_switch.rs")]
+#[cfg_attr(not(lab_student), path = "../../../solutions/lab4/context_switch.rs")]
+mod context_switch;
+// ANCHOR_END: lab_selection
+
+pub use upid_setup::point_upid;
+
 impl UintrState {
     /// The receiver's UPID address, if it is one.
     pub fn upid_address(&self) -> Option<u64> {
         self.upid.as_deref().map(|u| u as *const Upid as u64)
     }
 
-    /// The MSR values of a registered receiver (handler, UPID) and sender (UITT).
-    pub fn set_receiver(&mut self, handler: u64, stack_adjust: u64) {
-        self.handler = handler;
-        self.stack_adjust = stack_adjust;
-        self.pd = self.upid_address().unwrap_or(0);
-        self.set_misc();
+    /// Whether the task registered as a receiver or a sender: only then does its
+    /// state differ from all zeros.
+    fn registered(&self) -> bool {
+        self.upid.is_some() || self.uitt.is_some()
     }
 
-    pub fn set_sender(&mut self) {
-        self.tt = self
-            .uitt
-            .as_deref()
-            .map_or(0, |t| tt(t as *const Uitt as u64));
-        self.set_misc();
+    // ANCHOR: leave_enter
+    /// The task stops running (`Context::save`): a registered task's state is saved
+    /// (`switch_out`); any other task's is all zeros, already in the CPU.
+    pub fn leave_cpu(&mut self) {
+        if available() && self.registered() {
+            self.switch_out();
+        }
     }
 
-    fn set_misc(&mut self) {
-        let size = if self.uitt.is_some() {
-            UITT_ENTRIES as u32 - 1
+    /// The task runs next (`Context::load`): a registered task's state is loaded
+    /// (`switch_in`); any other task gets all zeros (no handler, no UITT, UIF clear:
+    /// its SENDUIPI raises #UD, nothing reaches it).
+    pub fn enter_cpu(&self) {
+        if !available() {
+            return;
+        }
+        if self.registered() {
+            self.switch_in();
         } else {
-            0
-        };
-        self.misc = if self.upid.is_some() || self.uitt.is_some() {
-            misc(size, UINTR_NOTIFY_VECTOR)
-        } else {
-            0
-        };
-    }
-
-    // ANCHOR: switch
-    // LAB 4: the switch out. The RFC's order matters: SN first (a sender that looks
-    // after it posts into PIR without a notification), then UIF (TESTUI) and CLUI
-    // (nothing is delivered to the task from here on), then the MSRs.
-    /// The task stops running: keep the CPU's UINTR state in the task.
-    pub fn switch_out(&mut self) {
-        if !available() {
-            return;
-        }
-        if let Some(upid) = &self.upid {
-            if !self.waiting {
-                upid.control.fetch_or(UPID_SN, Ordering::SeqCst);
-            }
-        }
-        self.uif = testui();
-        // SAFETY: CLUI only clears UIF.
-        unsafe { asm!("clui", options(nomem, nostack)) };
-        self.handler = read_msr(MSR_UINTR_HANDLER);
-        self.stack_adjust = read_msr(MSR_UINTR_STACKADJUST);
-        self.misc = read_msr(MSR_UINTR_MISC);
-        self.pd = read_msr(MSR_UINTR_PD);
-        self.tt = read_msr(MSR_UINTR_TT);
-        self.rr = read_msr(MSR_UINTR_RR);
-        // Until the next switch in, this CPU recognises no UINV: a late notification
-        // (a sender on another CPU that saw SN clear) then leaves its bit in the
-        // task's PIR, which the switch in looks at, instead of moving it into a UIRR
-        // already saved.
-        write_msr(MSR_UINTR_MISC, 0);
-    }
-
-    // LAB 4: the switch in. Load the MSRs; point the UPID at this CPU with the running
-    // vector and clear SN; what was posted while the task was away (PIR) is delivered
-    // by a self-IPI of UINV, taken on the way back to ring 3; UIF last.
-    /// The task runs next: load its UINTR state into the CPU.
-    pub fn switch_in(&self) {
-        if !available() {
-            return;
-        }
-        self.load_msrs();
-        write_msr(MSR_UINTR_RR, self.rr);
-        if let Some(upid) = &self.upid {
-            point_upid(upid, UINTR_NOTIFY_VECTOR);
-            notify_if_posted(upid);
-        }
-        if self.uif {
-            // SAFETY: STUI only sets UIF; delivery needs ring 3, so it waits for the
-            // return to the task.
-            unsafe { asm!("stui", options(nomem, nostack)) };
+            Self::clear_cpu();
         }
     }
-
-    // ANCHOR_END: switch
-
-    /// Loads the MSRs a system call may change (the running task's registration).
-    pub fn load_msrs(&self) {
-        if !available() {
-            return;
-        }
-        write_msr(MSR_UINTR_HANDLER, self.handler);
-        write_msr(MSR_UINTR_STACKADJUST, self.stack_adjust);
-        write_msr(MSR_UINTR_MISC, self.misc);
-        write_msr(MSR_UINTR_PD, self.pd);
-        write_msr(MSR_UINTR_TT, self.tt);
-    }
+    // ANCHOR_END: leave_enter
 
     /// The task ends (or unregisters everything): the CPU forgets its state, so no
     /// notification processing writes into its freed UPID.
@@ -271,17 +229,6 @@ pub fn pending_rr() -> u64 {
     } else {
         0
     }
-}
-
-/// Points `upid` at this CPU with notification vector `nv`, SN clear (ON kept: a
-/// notification already outstanding stays so).
-pub fn point_upid(upid: &Upid, nv: u8) {
-    let control = upid_control(nv, this_cpu());
-    let _ = upid
-        .control
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |old| {
-            Some(control | (old & crtos_abi::uintr::UPID_ON))
-        });
 }
 
 /// Sends this CPU the running vector if something is posted in `upid`'s PIR (the

@@ -128,12 +128,7 @@ pub fn register_sender(sched: &mut Scheduler, handle: u64, flags: u64) -> Result
     let uitt = state
         .uitt
         .get_or_insert_with(|| Box::new(Uitt([UittEntry::default(); _])));
-    let index = uitt
-        .0
-        .iter()
-        .position(|e| *e == UittEntry::default())
-        .ok_or(Errno::NoSpc)?;
-    uitt.0[index] = UittEntry::new(vector, upid);
+    let index = uitt.insert(vector, upid).ok_or(Errno::NoSpc)?;
     state.set_sender();
     state.load_msrs();
     Ok(index as i64)
