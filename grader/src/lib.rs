@@ -90,6 +90,8 @@ pub struct GradeRun {
     pub pending_at_end: Vec<&'static str>,
     pub results: Vec<CheckResult>,
     pub transcript: PathBuf,
+    /// Both serial ports' lines, the RTOS's with their prefix.
+    pub merged: PathBuf,
     /// The emulator's process group (dead once `grade` returns).
     pub pgid: i32,
     /// The `todo!`s still in the lab's student files ("vmxon.rs: check_vmx_support").
@@ -136,6 +138,32 @@ pub fn fresh_nonce() -> std::io::Result<String> {
     let mut bytes = [0u8; 8];
     fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The start of a panic report by one of our kernels (crates/baremetal's panic.rs).
+pub const PANIC_MARKER: &str = "[panic]";
+
+/// A console line without the RTOS port's prefix: our kernels' reports look alike on
+/// either port.
+pub fn kernel_line(line: &str) -> &str {
+    line.strip_prefix(machine::COM2_PREFIX).unwrap_or(line)
+}
+
+/// Follows the console for one of our kernels' panic reports: `[panic] ...`, then the
+/// exit line. A kernel that cannot power the machine off (the RTOS or the hypervisor
+/// under Linux) halts after it, and Linux may wait on it for ever: the run ends there
+/// rather than at the lab's timeout, and the report shows the panic.
+#[derive(Default)]
+struct KernelPanic {
+    seen: bool,
+}
+
+impl KernelPanic {
+    fn ended_its_report(&mut self, line: &str) -> bool {
+        let line = kernel_line(line);
+        self.seen |= line.starts_with(PANIC_MARKER);
+        self.seen && machine::parse_exit_line(line).is_some()
+    }
 }
 
 /// Boots `lab` once and grades it, printing the report as checks are decided.
@@ -200,12 +228,13 @@ pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
                 print().note_if_quiet(start.elapsed(), timeout);
             }
         });
+        let mut panic = KernelPanic::default();
         let outcome = machine::run(&spec, |line, at| {
             let mut p = print();
             p.serial(line);
             grading.feed(line, at);
             p.advance(&grading);
-            if grading.all_decided() {
+            if grading.all_decided() || panic.ended_its_report(line) {
                 Flow::Stop
             } else {
                 Flow::Continue
@@ -217,12 +246,13 @@ pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
     .map_err(|e| e.to_string())?;
     let mut printer = printer.into_inner().unwrap_or_else(|e| e.into_inner());
 
-    // Stopped on the guest's exit line (the usual end): say so, with its code.
+    // Stopped on the guest's exit line (the usual end), or a kernel's after its panic:
+    // say so, with its code.
     let ended = match outcome.ended {
         Ended::Stopped => grading
             .lines()
             .last()
-            .and_then(|l| machine::parse_exit_line(l))
+            .and_then(|l| machine::parse_exit_line(kernel_line(l)))
             .map_or(Ended::Stopped, Ended::GuestExit),
         ended => ended,
     };
@@ -263,6 +293,7 @@ pub fn grade(lab: &Lab, opts: &Options) -> Result<GradeRun, String> {
         pending_at_end,
         results,
         transcript: outcome.transcript,
+        merged: outcome.merged,
         pgid: outcome.pgid,
     };
     report::save_failures(&run, grading.lines());

@@ -195,10 +195,11 @@ impl Printer {
 
 /// The `[panic]` line and the message lines after it (up to the exit line).
 fn panic_message(run: &GradeRun) -> Option<Vec<String>> {
-    let text = fs::read_to_string(&run.transcript).ok()?;
-    let start = text.lines().position(|l| l.starts_with("[panic]"))?;
+    let text = fs::read_to_string(&run.merged).ok()?;
+    let lines = || text.lines().map(crate::kernel_line);
+    let start = lines().position(|l| l.starts_with(crate::PANIC_MARKER))?;
     Some(
-        text.lines()
+        lines()
             .skip(start)
             .take_while(|l| machine::parse_exit_line(l).is_none())
             .take(8)
