@@ -335,3 +335,19 @@ mod todo_tests {
         assert!(super::todo_left(&machine::paths::repo_root().join("solutions/lab1")).is_empty());
     }
 }
+
+#[cfg(test)]
+mod panic_tests {
+    use super::KernelPanic;
+
+    #[test]
+    fn a_panic_report_ends_at_its_exit_line_on_either_port() {
+        for prefix in ["", machine::COM2_PREFIX] {
+            let mut p = KernelPanic::default();
+            assert!(!p.ended_its_report("[exit] code=0")); // an exit with no panic
+            assert!(!p.ended_its_report(&format!("{prefix}[panic] cpu 0: panicked at x")));
+            assert!(!p.ended_its_report(&format!("{prefix}not yet implemented: LAB 4")));
+            assert!(p.ended_its_report(&format!("{prefix}[exit] code=101")));
+        }
+    }
+}
