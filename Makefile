@@ -283,7 +283,6 @@ include guest/rt-bench.mk
 include guest/fwd-bench.mk
 include crates/uintr-check/uintr.mk
 include guest/uintr-linux.mk
-include guest/uintr-cross.mk
 include scripts/handout.mk
 include book/figures.mk
 

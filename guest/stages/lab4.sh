@@ -81,6 +81,7 @@ say "cycle linux: done"
 
 # The two swap their shared handles through files in `cross`: the task works in the
 # jail's root, so Linux's side runs in $JAIL too and both name the same directory.
+# ANCHOR: cross
 cycle=cross
 mkdir -p $JAIL/cross
 (cd $JAIL && exec uintr-test cross cross $ROUNDS) >/tmp/linux-side.log 2>&1 &
@@ -90,6 +91,7 @@ wait $linux_side
 linux_status=$?
 while IFS= read -r line; do say "cycle $cycle: uintr-test cross cross $ROUNDS: $line"; done </tmp/linux-side.log
 say "cycle $cycle: uintr-test cross cross $ROUNDS: exit $linux_status"
+# ANCHOR_END: cross
 stop_daemon
 
 # Forwarding woken by user interrupts both ways (lab 3's test, as in its cycles).

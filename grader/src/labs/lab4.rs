@@ -201,6 +201,22 @@ fn cross_checks() -> Vec<Check> {
                 r"^lab4: cycle cross: uintr-test cross \S+ 1000: uintr-cross: linux woken by rtos vector=4( nonce=\S+)? nonce={nonce}$",
             ])
             .hint("a UPID in the shared region names its CPU the way the *sender's* APIC mode reads NDST (upid_setup.rs); a blocked receiver on each side is woken"),
+        // Linux sends 500 ms after publishing its handle: a task that did not block
+        // (its wait returned at once) was not woken, and Linux's WAIT must have slept.
+        check("each side really slept until the other's SENDUIPI woke it", 1)
+            .parent(CROSS)
+            .lines(&[
+                r"^lab4: cycle cross: crtosctl run /rtos-bin/uintr-cross \S+ 1000: uintr-cross: rtos waited_us=\d{6,} .*nonce={nonce}$",
+                r"^lab4: cycle cross: uintr-test cross \S+ 1000: uintr-cross: linux wait: slept=1 nonce={nonce}$",
+            ])
+            .hint("uintr_wait blocks with the wake vector in NV (syscall/uintr.rs); the check after arming returns at once only if something is already posted"),
+        check("handles naming no UPID are refused on both sides", 1)
+            .parent(CROSS)
+            .lines(&[
+                r"^lab4: cycle cross: crtosctl run /rtos-bin/uintr-cross \S+ 1000: uintr-cross: rtos bad handles: slot_960=-22 last_slot_vector_64=-22 bit_40=-22 ok=1 .*nonce={nonce}$",
+                r"^lab4: cycle cross: uintr-test cross \S+ 1000: uintr-cross: linux bad sender slot=960: EINVAL nonce={nonce}$",
+            ])
+            .hint("a UITT entry may only name a UPID inside the shared region's UPID area (crtos_abi::uintr::SharedHandle)"),
         check("the cross pair's round trips, both sides done", 1)
             .parent(CROSS)
             .lines(&[
