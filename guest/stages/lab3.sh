@@ -15,27 +15,7 @@ JAIL=/tmp/jail
 SOCKET=/run/crtosd.sock
 BYTES=70000
 BIN=/rtos-bin
-
-# Starts crtosd in mode $1 and waits (up to 60 s) for its launch socket. The socket a
-# killed daemon leaves behind goes first, or the wait would end at once.
-start_daemon() {
-	rm -f /tmp/crtosd.log $SOCKET
-	crtosd --root $JAIL --notify "$1" --socket $SOCKET >/tmp/crtosd.log 2>&1 &
-	daemon=$!
-	i=0
-	while [ ! -S $SOCKET ] && [ $i -lt 600 ] && kill -0 $daemon 2>/dev/null; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	say "cycle $cycle: crtosd --notify $1: socket $( [ -S $SOCKET ] && echo up || echo missing)"
-}
-# Prints what the daemon logged, then stops it (SIGTERM) and waits for it.
-stop_daemon() {
-	kill $daemon 2>/dev/null
-	wait $daemon
-	say "cycle $cycle: crtosd exit $?"
-	while IFS= read -r line; do say "cycle $cycle: crtosd log: $line"; done </tmp/crtosd.log
-}
+# start_daemon MODE and stop_daemon: stage-lib.sh.
 daemon_fds() { ls /proc/$daemon/fd | wc -l; }
 
 # ANCHOR: steps

@@ -15,19 +15,15 @@
  *      uintr-cross: rtos<->linux n=<N> median=<cycles> p99=<cycles>
  *   5. uintr-cross: rtos done
  * Any timeout: "uintr-cross: rtos error: <what>", exit 1. Without UINTR (this host):
- * "uintr-cross: no UINTR", exit 0. Instruction bytes and system calls as in uintr.c. */
+ * "uintr-cross: no UINTR", exit 0. Instruction bytes and system calls: uintr-user.h. */
 #include "crtos-user.h"
+#include "uintr-user.h"
 
-#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 
 #include "crtos.h" /* CRTOS_UINTR_SHARED_HANDLE, CRTOS_UPID_SLOTS */
 
-#define NR_UINTR_REGISTER_HANDLER 471
-#define NR_UINTR_CREATE_FD 473
-#define NR_UINTR_REGISTER_SENDER 474
-#define NR_UINTR_WAIT 476
 
 #define RTOS_VECTOR 3  /* Linux -> RTOS */
 #define LINUX_VECTOR 4 /* RTOS -> Linux */
@@ -41,30 +37,6 @@
  * at Bochs's 200 MHz TSC, as driver/uintr-test's LOST_AFTER_TICKS) is lost. */
 #define LOST_AFTER_TICKS 4000000000ULL
 
-static volatile uint64_t received;
-static volatile uint64_t last_vector;
-
-/* The handler, as in uintr.c: count, record the vector, drop it, UIRET. */
-void cross_handler(void);
-__asm__(".text\n"
-	".globl cross_handler\n"
-	"cross_handler:\n"
-	"  push %rax\n"
-	"  mov 8(%rsp), %rax\n"
-	"  mov %rax, last_vector(%rip)\n"
-	"  lock incq received(%rip)\n"
-	"  pop %rax\n"
-	"  add $8, %rsp\n"
-	"  .byte 0xf3, 0x0f, 0x01, 0xec\n");
-
-static inline void stui(void) { __asm__ volatile(".byte 0xf3, 0x0f, 0x01, 0xef" ::: "memory"); }
-static inline void clui(void) { __asm__ volatile(".byte 0xf3, 0x0f, 0x01, 0xee" ::: "memory"); }
-/* SENDUIPI RAX: F3 0F C7 /6 with ModRM.rm = RAX (0xF0). */
-static inline void senduipi(uint64_t index)
-{
-	__asm__ volatile(".byte 0xf3, 0x0f, 0xc7, 0xf0" ::"a"(index) : "memory");
-}
-
 static _Noreturn void fail(const char *fmt, long value)
 {
 	char what[256];
@@ -73,13 +45,11 @@ static _Noreturn void fail(const char *fmt, long value)
 	exit(1);
 }
 
-/* CPUID.(7,0):EDX[5] and the RTOS's uintr_register_handler; exits 0 without UINTR. */
+/* The RTOS's uintr_register_handler; exits 0 without UINTR (CPU or kernel). */
 static void become_receiver(void)
 {
-	unsigned a, b, c, d;
-	int cpu = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 5 & 1);
-	long r = cpu ? raw_syscall3(NR_UINTR_REGISTER_HANDLER, (long)cross_handler, 0, 0)
-		     : -EOPNOTSUPP;
+	long r = cpu_has_uintr() ? raw_syscall3(NR_UINTR_REGISTER_HANDLER, (long)uintr_handler, 0, 0)
+				 : -EOPNOTSUPP;
 	if (r == -ENOSYS || r == -EOPNOTSUPP) {
 		say("uintr-cross: no UINTR");
 		exit(0);

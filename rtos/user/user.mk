@@ -36,7 +36,8 @@ $(RTOS_USER_OUT)/%: $(RTOS_USER_DIR)/%.c $(RTOS_USER_DIR)/crtos-user.h $(RTOS_US
 	@command -v $(MUSL_GCC) >/dev/null || { echo "error: no $(MUSL_GCC): run make setup (musl-tools)" >&2; exit 1; }
 	$(MUSL_GCC) $(RTOS_USER_CFLAGS) -o $@ $<
 	$(call rtos-user-check-exec,$@)
-$(RTOS_USER_OUT)/uintr-cross: driver/include/crtos.h
+$(RTOS_USER_OUT)/uintr-cross: driver/include/crtos.h $(RTOS_USER_DIR)/uintr-user.h
+$(RTOS_USER_OUT)/uintr: $(RTOS_USER_DIR)/uintr-user.h
 
 # Cargo runs every time (a no-op when nothing changed); the copy keeps the build
 # output in one folder for the RTOS image and the Linux guest.
