@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -41,13 +41,8 @@ fn the_daemon_binary_serves_a_region_file_and_writes_its_status() {
     };
     let mut client = region.client().unwrap();
 
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_crtosd"))
-        .arg("--root")
-        .arg(machine.jail())
-        .arg("--region")
-        .arg(&machine.region)
-        .arg("--socket")
-        .arg(machine.socket())
+    let mut daemon = machine
+        .daemon_command()
         .arg("--status-file")
         .arg(&status_path)
         .stdout(Stdio::piped())
@@ -112,13 +107,8 @@ fn the_daemon_binary_serves_a_region_file_and_writes_its_status() {
 fn notify_uintr_without_the_driver_is_a_clear_error() {
     let machine = Machine::new();
     machine.driver_attach();
-    let output = Command::new(env!("CARGO_BIN_EXE_crtosd"))
-        .arg("--root")
-        .arg(machine.jail())
-        .arg("--region")
-        .arg(&machine.region)
-        .arg("--socket")
-        .arg(machine.socket())
+    let output = machine
+        .daemon_command()
         .args(["--notify", "uintr"])
         .output()
         .unwrap();

@@ -116,15 +116,23 @@ impl Machine {
         }
     }
 
-    /// Starts `crtosd --region` and waits for its "serving generation N" line.
-    pub fn start_daemon(&self, generation: u32) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_crtosd"))
+    /// `crtosd` serving this machine: its jail, its region file and its socket.
+    pub fn daemon_command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_crtosd"));
+        command
             .arg("--root")
             .arg(self.jail())
             .arg("--region")
             .arg(&self.region)
             .arg("--socket")
-            .arg(self.socket())
+            .arg(self.socket());
+        command
+    }
+
+    /// Starts `crtosd --region` and waits for its "serving generation N" line.
+    pub fn start_daemon(&self, generation: u32) -> Daemon {
+        let mut child = self
+            .daemon_command()
             .arg("--status-file")
             .arg(self.dir.path().join("status"))
             .stdin(Stdio::null())
